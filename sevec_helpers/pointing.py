@@ -1,0 +1,167 @@
+"""The generalized pointing game (paper Sec. 5.2), the classic one, and a centre baseline.
+
+Boxes are (x0, y0, x1, y1) in the pixel coordinates of the map, half-open like numpy
+slicing: pixel column i is inside when x0 <= i + 0.5 <= x1, so the integer box
+(2, 0, 5, 3) covers columns 2, 3, 4 and rows 0, 1, 2. A map is scored against the union of
+the target class's boxes.
+
+Generalized game at kept energy m: sort the map's pixels by value, keep the smallest top
+set whose values sum to at least m of the map's total (pixels tied with the last kept
+value are all kept, so the result does not depend on sort order; m -> 0 keeps the
+maximum). A hit when at least a fraction q (default 1: every pixel) of the kept pixels is
+inside the boxes. A map that is zero everywhere is a miss, counted apart.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+import torch
+
+DEFAULT_ENERGIES = tuple(np.round(np.linspace(0.05, 1.0, 20), 2))
+
+Box = Sequence[float]
+
+
+@dataclass
+class PointingResult:
+    """Accuracy per kept-energy level; ``misses`` includes the ``zero_maps``."""
+
+    energies: np.ndarray
+    accuracy: np.ndarray
+    hits: np.ndarray
+    misses: np.ndarray
+    zero_maps: int
+    n: int
+    per_image: np.ndarray = field(repr=False)  # (N, E) bool hits
+
+    def as_dict(self) -> dict:
+        return {"energies": self.energies.tolist(), "accuracy": self.accuracy.tolist(),
+                "hits": self.hits.tolist(), "misses": self.misses.tolist(), "zero_maps": self.zero_maps,
+                "n": self.n}
+
+
+def _as_maps(maps) -> torch.Tensor:
+    m = torch.as_tensor(maps)
+    if m.dim() != 3:
+        raise ValueError(f"maps must have shape (N, H, W); got {tuple(m.shape)} "
+                         f"(reduce attributions with saliency_map first)")
+    if not m.is_floating_point():
+        m = m.double()
+    if not torch.isfinite(m).all():
+        raise ValueError("maps contain NaN or Inf")
+    if (m < 0).any():
+        raise ValueError("maps must be non-negative energies; use saliency_map(attr, 'abs_sum') or clip negatives")
+    return m
+
+
+def _check_boxes(boxes, n: int, h: int, w: int) -> list[list[tuple[float, float, float, float]]]:
+    if len(boxes) != n:
+        raise ValueError(f"got {n} maps but boxes for {len(boxes)} images; pass one list of boxes per map")
+    out = []
+    for i, bs in enumerate(boxes):
+        bs = np.asarray(bs, dtype=float).reshape(-1, 4) if len(bs) else np.zeros((0, 4))
+        if len(bs) == 0:
+            raise ValueError(f"image {i} has no box; every map needs at least one target box")
+        for b in bs:
+            x0, y0, x1, y1 = b
+            if not np.all(np.isfinite(b)) or not (0 <= x0 < x1 <= w and 0 <= y0 < y1 <= h):
+                raise ValueError(
+                    f"box {tuple(float(v) for v in b)} of image {i} is not inside the {h}x{w} map or is empty: "
+                    f"boxes are (x0, y0, x1, y1) with 0 <= x0 < x1 <= W and 0 <= y0 < y1 <= H in the map's pixel "
+                    f"coordinates; rescale boxes when you resize images")
+        out.append([tuple(map(float, b)) for b in bs])
+    return out
+
+
+def box_mask(boxes: Sequence[Box], h: int, w: int) -> torch.Tensor:
+    """Bool (H, W): pixels inside the union of ``boxes``."""
+    cx = torch.arange(w, dtype=torch.float64) + 0.5
+    cy = torch.arange(h, dtype=torch.float64) + 0.5
+    m = torch.zeros(h, w, dtype=torch.bool)
+    for x0, y0, x1, y1 in boxes:
+        m |= ((cy >= y0) & (cy <= y1))[:, None] & ((cx >= x0) & (cx <= x1))[None, :]
+    return m
+
+
+def _box_distance(boxes: Sequence[Box], h: int, w: int) -> torch.Tensor:
+    cx = torch.arange(w, dtype=torch.float64)[None, :] + 0.5
+    cy = torch.arange(h, dtype=torch.float64)[:, None] + 0.5
+    d = torch.full((h, w), math.inf, dtype=torch.float64)
+    for x0, y0, x1, y1 in boxes:
+        dx = torch.clamp(torch.maximum(x0 - cx, cx - x1), min=0)
+        dy = torch.clamp(torch.maximum(y0 - cy, cy - y1), min=0)
+        d = torch.minimum(d, torch.hypot(dx.expand(h, w), dy.expand(h, w)))
+    return d
+
+
+def generalized_pointing_game(maps, boxes, energies: Sequence[float] = DEFAULT_ENERGIES, *, q: float = 1.0,
+                              chunk: int = 256) -> PointingResult:
+    """Accuracy of ``maps`` (N, H, W) at each kept-energy level in ``energies`` (each in [0, 1])."""
+    m_all = _as_maps(maps)
+    n, h, w = m_all.shape
+    e = np.asarray(energies, dtype=float).reshape(-1)
+    if e.size == 0 or np.any(~np.isfinite(e)) or np.any(e < 0) or np.any(e > 1):
+        raise ValueError(f"energies must be fractions in [0, 1], got {list(e)}")
+    if not 0 < q <= 1:
+        raise ValueError(f"q (the fraction of kept pixels that must lie inside) must be in (0, 1], got {q}")
+    bx = _check_boxes(boxes, n, h, w)
+    et = torch.as_tensor(e, dtype=torch.float64)
+    per_image = np.zeros((n, len(e)), dtype=bool)
+    zero = 0
+    for s in range(0, n, chunk):
+        m = m_all[s : s + chunk].reshape(-1, h * w).double()
+        inside = torch.stack([box_mask(b, h, w).reshape(-1) for b in bx[s : s + chunk]])
+        vals, order = m.sort(dim=1, descending=True)
+        cums = vals.cumsum(dim=1)
+        total = cums[:, -1:]
+        ins_sorted = inside.gather(1, order).double().cumsum(dim=1)
+        # first position where the kept energy reaches m * total, for every level at once
+        idx = torch.searchsorted(cums, total * et[None, :]).clamp(max=h * w - 1)       # (n, E)
+        thr = vals.gather(1, idx)                                                         # value of last kept
+        # all pixels tied with that value are kept: count of values >= thr
+        kept = torch.searchsorted(-vals, -thr, right=True)                                # (n, E)
+        kept_inside = ins_sorted.gather(1, (kept - 1).clamp(min=0))
+        hit = kept_inside >= torch.ceil(q * kept.double() - 1e-9)
+        nz = total[:, 0] > 0
+        hit &= nz[:, None]
+        zero += int((~nz).sum())
+        per_image[s : s + chunk] = hit.numpy()
+    hits = per_image.sum(0)
+    return PointingResult(energies=e, accuracy=hits / max(n, 1), hits=hits, misses=n - hits, zero_maps=zero,
+                          n=n, per_image=per_image)
+
+
+def pointing_game(maps, boxes, tolerance: float = 15) -> PointingResult:
+    """Classic pointing game (Zhang et al. 2016): a hit when the map's maximum lies within
+    ``tolerance`` pixels of a target box. Tied maxima must all lie within it."""
+    m_all = _as_maps(maps)
+    n, h, w = m_all.shape
+    bx = _check_boxes(boxes, n, h, w)
+    hit = np.zeros((n, 1), dtype=bool)
+    zero = 0
+    for i in range(n):
+        mi = m_all[i]
+        mx = mi.max()
+        if mx <= 0:
+            zero += 1
+            continue
+        near = _box_distance(bx[i], h, w) <= tolerance
+        hit[i, 0] = bool(near[mi == mx].all())
+    hits = hit.sum(0)
+    return PointingResult(energies=np.array([0.0]), accuracy=hits / max(n, 1), hits=hits, misses=n - hits,
+                          zero_maps=zero, n=n, per_image=hit)
+
+
+def centre_maps(n: int, h: int, w: int, sigma: float = 0.25) -> torch.Tensor:
+    """(n, H, W) Gaussian maps centred on the image: the baseline the paper finds strong.
+
+    ``sigma`` is a fraction of the image side.
+    """
+    yy = (torch.arange(h, dtype=torch.float64) + 0.5 - h / 2) / (sigma * h)
+    xx = (torch.arange(w, dtype=torch.float64) + 0.5 - w / 2) / (sigma * w)
+    g = torch.exp(-0.5 * (yy[:, None] ** 2 + xx[None, :] ** 2))
+    return g.expand(n, h, w).clone()
