@@ -102,11 +102,13 @@ class Tap:
         self.stop = stop
         self.output: torch.Tensor | None = None
         self._counter = _CallCounter(ref)
+        # with no call index, one full pass first checks that the module runs only once
+        self._may_stop = stop and ref.call is not None
 
     def _hook(self, module, inputs, out):
         if self._counter.selected():
             self.output = _flat(out, self.ref).detach().clone()
-            if self.stop and self.ref.call is not None:
+            if self._may_stop:
                 raise _StopForward
 
     def run(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -118,10 +120,7 @@ class Tap:
         except _StopForward:
             return self.output
         self._counter.check()
-        if self.stop and self.ref.call is None:
-            # Call-count checked once on a full pass: later passes may stop right after the read.
-            self.ref = LayerRef(self.ref.name, self.ref.module, 0)
-            self._counter.ref = self.ref
+        self._may_stop = self.stop
         return self.output
 
 

@@ -53,7 +53,7 @@ class ModelSpec:
 # vgg_mini: the small VGG-style network of the embedded default
 # ---------------------------------------------------------------------------------------
 
-VGG_MINI_CFG = (32, "M", 64, "M", 128, 128, "M", 192, "M")
+VGG_MINI_CFG = (24, "M", 48, "M", 96, 96, "M", 160, "M")
 
 
 class VGGMini(nn.Module):

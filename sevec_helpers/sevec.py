@@ -154,6 +154,11 @@ class SeVecAccumulator:
         names = [str(n) for n in names]
         if len(names) != k:
             raise ValueError(f"got {len(names)} names for {k} concepts; pass one name per concept index")
+        dead_total = int(self.dead.sum())
+        if dead_total:
+            warnings.warn(
+                f"{dead_total} sample(s) had no active unit at this layer and were excluded "
+                f"(see SemanticVectors.dead per concept)", stacklevel=3)
         empty = [names[i] for i in range(k) if int(self.counts[i]) == 0]
         if empty and not allow_empty:
             detail = []
@@ -166,11 +171,6 @@ class SeVecAccumulator:
                 f"{' ...' if len(detail) > 20 else ''}. Give each concept images, drop it from names/labels, "
                 f"or pass allow_empty=True to keep it as a zero vector."
             )
-        dead_total = int(self.dead.sum())
-        if dead_total:
-            warnings.warn(
-                f"{dead_total} sample(s) had no active unit at this layer and were excluded "
-                f"(see SemanticVectors.dead per concept)", stacklevel=3)
         sums = self.sums.double().cpu()
         norms = sums.norm(dim=1)
         m = self.counts.cpu().double()
@@ -394,7 +394,7 @@ def fit_sevecs(
                 warn_if_signed(h, t.ref.label)
                 acc = SeVecAccumulator(k, h.shape[1], device=dev)
             acc.update(h, y.to(dev))
-        label = t.ref.label
+        label = layer if isinstance(layer, str) else t.ref.label
     if acc is None:
         raise ValueError("data is empty: no images to fit SeVecs on")
     model_name = getattr(model, "_sevec_name", type(model).__name__)
