@@ -164,14 +164,6 @@ def gradient_x_input(model: nn.Module, x: torch.Tensor, target, *, sevecs: Seman
                       threshold=threshold, by=by)
 
 
-METHODS = {
-    "GuidedBP": lambda model, x, t, sv: guided_backprop(model, x, t),
-    "Semantic GuidedBP": lambda model, x, t, sv: guided_backprop(model, x, t, sevecs=sv),
-    "Gradient*Input": lambda model, x, t, sv: gradient_x_input(model, x, t),
-    "Semantic Gradient*Input": lambda model, x, t, sv: gradient_x_input(model, x, t, sevecs=sv),
-}
-
-
 def saliency_map(attr: torch.Tensor, reduce: str = "abs_sum") -> torch.Tensor:
     """Reduce an attribution (N, C, H, W) to a map (N, H, W).
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 import warnings
 from dataclasses import dataclass
 from typing import NamedTuple, Sequence
@@ -21,6 +20,7 @@ import torch
 import torch.nn as nn
 from tqdm.auto import tqdm
 
+from ._io import atomic_write
 from ._version import __version__
 from .features import (
     as_loader,
@@ -324,17 +324,7 @@ class SemanticVectors:
                 "names": list(self.names), "library_version": __version__}
         payload = {"meta_json": json.dumps(meta), "vectors": self.vectors, "rates": self.rates,
                    "counts": self.counts, "dead": self.dead, "diversity": self.diversity}
-        folder = os.path.dirname(os.path.abspath(path))
-        os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".sevec-", suffix=".tmp", dir=folder)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                torch.save(payload, fh)
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        atomic_write(path, lambda fh: torch.save(payload, fh))
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "SemanticVectors":

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -20,7 +18,9 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from ._io import atomic_write
 from ._version import __version__
+from .analysis import accuracy
 from .models import VGG_MINI_CFG, WEIGHTS_DIR, VGGMini, sha256_of
 from .world import CLASS_NAMES, ConceptWorld, ObjectsDataset, load_tensors
 
@@ -36,21 +36,10 @@ def normalize(x: torch.Tensor) -> torch.Tensor:
     return (x - m) / s
 
 
-@torch.no_grad()
 def evaluate(model, x: torch.Tensor, y: torch.Tensor, batch_size: int = 256) -> dict:
     """Top-1 and top-5 accuracy, overall and per class, of ``model`` on [0, 1] images ``x``."""
-    model.eval()
-    preds = []
-    for i in range(0, len(x), batch_size):
-        preds.append(model(normalize(x[i : i + batch_size])).topk(5, dim=1).indices)
-    p = torch.cat(preds)
-    top1 = p[:, 0] == y
-    top5 = (p == y[:, None]).any(1)
-    k = int(y.max()) + 1
-    per1 = [float(top1[y == c].float().mean()) for c in range(k)]
-    per5 = [float(top5[y == c].float().mean()) for c in range(k)]
-    return {"top1": float(top1.float().mean()), "top5": float(top5.float().mean()),
-            "per_class_top1": per1, "per_class_top5": per5}
+    acc = accuracy(model, (normalize(x), y), len(CLASS_NAMES), batch_size=batch_size, device="cpu")
+    return acc.as_dict()
 
 
 def heldout(seed: int = EVAL_SEED, per_class: int = EVAL_PER_CLASS, grayscale: bool = False, image_size: int = 64):
@@ -58,7 +47,7 @@ def heldout(seed: int = EVAL_SEED, per_class: int = EVAL_PER_CLASS, grayscale: b
     return load_tensors(ds)
 
 
-def train(per_class: int = 500, epochs: int = 14, batch_size: int = 64, lr: float = 3e-3, seed: int = 0,
+def train(per_class: int = 100, epochs: int = 14, batch_size: int = 64, lr: float = 3e-3, seed: int = 0,
           cfg=VGG_MINI_CFG, hidden: int = 256, image_size: int = 64, threads: int = 2, progress: bool = True):
     """Train a fresh VGGMini; returns (model, history)."""
     torch.manual_seed(seed)
@@ -87,7 +76,7 @@ def train(per_class: int = 500, epochs: int = 14, batch_size: int = 64, lr: floa
             loss.backward()
             opt.step()
             sched.step()
-            tot += float(loss) * len(idx)
+            tot += loss.item() * len(idx)
             correct += int((out.argmax(1) == yb).sum())
             seen += len(idx)
         history.append({"epoch": ep + 1, "loss": tot / seen, "train_acc": correct / seen})
@@ -97,21 +86,9 @@ def train(per_class: int = 500, epochs: int = 14, batch_size: int = 64, lr: floa
     return model, history
 
 
-def _atomic_write(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(prog="python -m sevec_helpers.train", description=__doc__.split("\n")[0])
-    p.add_argument("--per-class", type=int, default=500)
+    p.add_argument("--per-class", type=int, default=100)
     p.add_argument("--epochs", type=int, default=14)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=3e-3)
@@ -130,7 +107,7 @@ def main(argv=None) -> None:
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     wpath = out / "vgg_mini.pt"
-    _atomic_write(wpath, lambda fh: torch.save(model.state_dict(), fh))
+    atomic_write(wpath, lambda fh: torch.save(model.state_dict(), fh))
     meta = {
         "name": "vgg_mini", "library_version": __version__, "torch_version": torch.__version__,
         "categories": list(CLASS_NAMES), "mean": MEAN, "std": STD, "model_config": model.config,
@@ -143,7 +120,7 @@ def main(argv=None) -> None:
                               **acc_gray},
         "sha256": sha256_of(wpath),
     }
-    _atomic_write(out / "vgg_mini.json", lambda fh: fh.write(json.dumps(meta, indent=1).encode()))
+    atomic_write(out / "vgg_mini.json", lambda fh: fh.write(json.dumps(meta, indent=1)), binary=False)
     print(f"trained in {train_s:.0f}s; held-out top-1 {acc['top1']:.3f} (grayscale {acc_gray['top1']:.3f}); "
           f"worst class {CLASS_NAMES[int(np.argmin(acc['per_class_top1']))]} "
           f"{min(acc['per_class_top1']):.3f}; wrote {wpath}")

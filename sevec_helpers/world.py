@@ -667,6 +667,7 @@ def render(out: str | os.PathLike, part: str, *, split: str = "test", per_class:
                 else:
                     img = world.swatch_image(part, label, index, split)
                 Image.fromarray(img).save(tmp / ds.classes[label] / f"{index:05d}.png")
+        os.chmod(tmp, 0o755)
         os.replace(tmp, dest)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
