@@ -34,7 +34,7 @@ def eq3_objective(v: torch.Tensor, patterns: torch.Tensor) -> torch.Tensor:
     return (a_hat @ v.T).sum(0) if v.dim() == 2 else (a_hat @ v).sum()
 
 
-def eq3_gradient_ascent(patterns: torch.Tensor, steps: int = 300, lr: float = 0.05, seed: int = 0) -> torch.Tensor:
+def eq3_gradient_ascent(patterns: torch.Tensor, steps: int = 500, lr: float = 2e-3, seed: int = 0) -> torch.Tensor:
     """Maximise Eq. 3 numerically from a random start (projected gradient ascent on the sphere)."""
     g = torch.Generator().manual_seed(seed)
     v = torch.randn(patterns.shape[1], generator=g, dtype=torch.float64)

@@ -14,7 +14,6 @@ import os
 from typing import Sequence
 
 import matplotlib
-
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -308,6 +307,13 @@ def show_interactive(fig):
 # ---------------------------------------------------------------------------------------
 # verdict tables
 # ---------------------------------------------------------------------------------------
+
+
+def Markdown(text: str):
+    """Markdown output for the notebooks (IPython is imported only when used)."""
+    from IPython.display import Markdown as _Md
+
+    return _Md(text)
 
 
 def fmt(v, digits: int = 3) -> str:
