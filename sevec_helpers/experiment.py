@@ -150,6 +150,8 @@ def setup(profile: str = "world", *, batch_size: int = 64, device: str | None = 
           results_dir: str = "_results", seed: int = 0, **params) -> Setup:
     """Build the model and datasets of ``profile`` (see ``PROFILES``) with the chapter's parameters."""
     if profile not in PROFILES:
+        from . import data  # noqa: F401  (registers the real-data profiles)
+    if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; available: {', '.join(sorted(PROFILES))}")
     torch.manual_seed(seed)
     fields = PROFILES[profile](**params)

@@ -176,13 +176,17 @@ def as_loader(data, batch_size: int = 64) -> Iterator[tuple[torch.Tensor, torch.
     if isinstance(data, DataLoader):
         loader = data
     elif isinstance(data, Dataset):
-        loader = DataLoader(data, batch_size=batch_size, shuffle=False, num_workers=0)
+        from .data import skip_none_collate
+
+        loader = DataLoader(data, batch_size=batch_size, shuffle=False, num_workers=0, collate_fn=skip_none_collate)
     else:
         raise TypeError(
             f"data must be a torch Dataset, a DataLoader, an image tensor (N, 3, H, W) or a tuple "
             f"(images, labels); got {type(data).__name__}"
         )
     for batch in loader:
+        if batch is None:  # every item of the batch was unreadable (see sevec_helpers.data)
+            continue
         if isinstance(batch, (list, tuple)):
             if len(batch) < 1:
                 raise ValueError("the data yielded an empty batch")
