@@ -220,10 +220,10 @@ def top_agreement(relevance: torch.Tensor, truth: Sequence[set], names: Sequence
 # ---------------------------------------------------------------------------------------
 
 METHODS: dict[str, Callable] = {
-    "GuidedBP": lambda m, x, t, sv: guided_backprop(m, x, t),
-    "Semantic GuidedBP": lambda m, x, t, sv: guided_backprop(m, x, t, sevecs=sv),
-    "Gradient*Input": lambda m, x, t, sv: gradient_x_input(m, x, t),
-    "Semantic Gradient*Input": lambda m, x, t, sv: gradient_x_input(m, x, t, sevecs=sv),
+    "GuidedBP": lambda m, x, t, sv, rows=None: guided_backprop(m, x, t),
+    "Semantic GuidedBP": lambda m, x, t, sv, rows=None: guided_backprop(m, x, t, sevecs=sv, concepts=rows),
+    "Gradient*Input": lambda m, x, t, sv, rows=None: gradient_x_input(m, x, t),
+    "Semantic Gradient*Input": lambda m, x, t, sv, rows=None: gradient_x_input(m, x, t, sevecs=sv, concepts=rows),
 }
 
 
@@ -242,8 +242,11 @@ def scene_targets(scenes) -> tuple[list[int], list[int], list[list[tuple]]]:
 
 
 def scene_maps(model: nn.Module, scenes, sv_mask: SemanticVectors, *, methods: Sequence[str] | None = None,
-               batch_size: int = 32, reduce: str = "abs_sum", progress: bool = False) -> dict:
+               batch_size: int = 32, reduce: str = "abs_sum", progress: bool = False,
+               concept_of: dict[int, int] | None = None) -> dict:
     """Saliency maps for every (scene, object class) pair, for each method.
+
+    ``concept_of`` maps a target class to its SeVec row when the rows are not the classes.
 
     Returns {"maps": {method: (P, H, W)}, "boxes": [...], "scene": [...], "target": [...]}.
     """
@@ -254,8 +257,9 @@ def scene_maps(model: nn.Module, scenes, sv_mask: SemanticVectors, *, methods: S
     for s in tqdm(range(0, len(si), batch_size), disable=not progress, desc="saliency"):
         x = images[si[s : s + batch_size]]
         t = torch.tensor(tg[s : s + batch_size])
+        rows = None if concept_of is None else torch.tensor([concept_of[int(c)] for c in t])
         for name in methods:
-            maps[name].append(saliency_map(METHODS[name](model, x, t, sv_mask), reduce))
+            maps[name].append(saliency_map(METHODS[name](model, x, t, sv_mask, rows), reduce))
     return {"maps": {k: torch.cat(v) for k, v in maps.items()}, "boxes": bx, "scene": si, "target": tg}
 
 

@@ -106,7 +106,8 @@ def _targets(target, n: int, num_outputs: int, device) -> torch.Tensor:
     return t.to(device)
 
 
-def _attribute(model, x, target, *, guided: bool, times_input: bool, sevecs, mask_layer, threshold, by):
+def _attribute(model, x, target, *, guided: bool, times_input: bool, sevecs, mask_layer, threshold, by,
+               concepts=None):
     x = check_images(x)
     if sevecs is not None and not isinstance(sevecs, SemanticVectors):
         raise TypeError(f"sevecs must be a SemanticVectors (from fit_sevecs), got {type(sevecs).__name__}")
@@ -135,10 +136,11 @@ def _attribute(model, x, target, *, guided: bool, times_input: bool, sevecs, mas
             counter.check()
         t = _targets(target, x.shape[0], out.shape[1], out.device)
         if sevecs is not None:
-            if int(t.max()) >= len(sevecs):
-                raise ValueError(f"target {int(t.max())} has no SeVec: {len(sevecs)} concepts were fitted "
-                                 f"(concept i must be class i)")
-            state.masks = sevecs.mask(threshold, by=by).to(out.device)[t].float()
+            rows = t if concepts is None else _targets(concepts, x.shape[0], len(sevecs), out.device)
+            if int(rows.max()) >= len(sevecs):
+                raise ValueError(f"target {int(rows.max())} has no SeVec: {len(sevecs)} concepts were fitted "
+                                 f"(concept i must be class i, or pass concepts= with each sample's SeVec row)")
+            state.masks = sevecs.mask(threshold, by=by).to(out.device)[rows].float()
         sel = out.gather(1, t[:, None]).sum()
         (grad,) = torch.autograd.grad(sel, xin)
     return (grad * x).detach() if times_input else grad.detach()
@@ -151,17 +153,23 @@ def vanilla_gradient(model: nn.Module, x: torch.Tensor, target) -> torch.Tensor:
 
 
 def guided_backprop(model: nn.Module, x: torch.Tensor, target, *, sevecs: SemanticVectors | None = None,
-                    mask_layer: str | None = None, threshold: float = 0.5, by: str = "rate") -> torch.Tensor:
-    """Guided Backprop (Springenberg et al.), or with ``sevecs`` its semantic version."""
+                    mask_layer: str | None = None, threshold: float = 0.5, by: str = "rate",
+                    concepts=None) -> torch.Tensor:
+    """Guided Backprop (Springenberg et al.), or with ``sevecs`` its semantic version.
+
+    With ``sevecs``, sample n's gradient at ``mask_layer`` is multiplied by the mask of SeVec
+    row ``target[n]`` (concept i = class i), or of row ``concepts[n]`` when given.
+    """
     return _attribute(model, x, target, guided=True, times_input=False, sevecs=sevecs, mask_layer=mask_layer,
-                      threshold=threshold, by=by)
+                      threshold=threshold, by=by, concepts=concepts)
 
 
 def gradient_x_input(model: nn.Module, x: torch.Tensor, target, *, sevecs: SemanticVectors | None = None,
-                     mask_layer: str | None = None, threshold: float = 0.5, by: str = "rate") -> torch.Tensor:
-    """Gradient*Input, or with ``sevecs`` its semantic version."""
+                     mask_layer: str | None = None, threshold: float = 0.5, by: str = "rate",
+                     concepts=None) -> torch.Tensor:
+    """Gradient*Input, or with ``sevecs`` its semantic version (``concepts`` as in guided_backprop)."""
     return _attribute(model, x, target, guided=False, times_input=True, sevecs=sevecs, mask_layer=mask_layer,
-                      threshold=threshold, by=by)
+                      threshold=threshold, by=by, concepts=concepts)
 
 
 def saliency_map(attr: torch.Tensor, reduce: str = "abs_sum") -> torch.Tensor:

@@ -228,3 +228,13 @@ def test_saliency_map_reductions():
     assert sh.saliency_map(a, "pos_sum").item() == 3.0
     with pytest.raises(ValueError, match="reduce"):
         sh.saliency_map(a, "mean")
+
+
+def test_concepts_argument_picks_the_sevec_row():
+    m = Tiny()
+    sv = sevecs_with_rates(torch.tensor([[0.9, 0.9], [0.2, 0.9], [0.0, 0.0]]), "act")
+    # target class 0 with the mask of row 1 (0, 1): W^T (0, -2) = (-4, -2); x * that = (-4, -1)
+    assert sh.gradient_x_input(m, X, 0, sevecs=sv, concepts=1).flatten().tolist() == [-4.0, -1.0]
+    assert sh.gradient_x_input(m, X, 0, sevecs=sv, concepts=2).abs().sum().item() == 0.0
+    with pytest.raises(ValueError, match="out of range"):
+        sh.gradient_x_input(m, X, 0, sevecs=sv, concepts=3)
