@@ -135,11 +135,34 @@ def chance_precision(relevant: Sequence[set], labels: torch.Tensor) -> np.ndarra
 
 
 def tsne_2d(vectors: torch.Tensor, seed: int = 0, perplexity: float | None = None) -> np.ndarray:
+    """2-D t-SNE (cosine metric) of concept vectors; with fewer than 5 concepts, or vectors so
+    alike that t-SNE is undefined, the first two principal components instead (with a warning)."""
+    import warnings
+
+    from sklearn.decomposition import PCA
     from sklearn.manifold import TSNE
 
     x = vectors.double().numpy()
-    p = perplexity or max(2.0, min(30.0, (len(x) - 1) / 3))
-    return TSNE(n_components=2, perplexity=p, metric="cosine", init="pca", random_state=seed).fit_transform(x)
+
+    def pca():
+        warnings.warn("too few or too similar concepts for t-SNE: showing the first two principal components",
+                      stacklevel=3)
+        out = np.zeros((len(x), 2))
+        k = min(2, len(x))
+        out[:, :k] = PCA(n_components=k).fit_transform(x) if len(x) > 1 else 0
+        return out
+
+    if len(x) < 5:
+        return pca()
+    p = perplexity or max(1.0, min(30.0, (len(x) - 1) / 3))
+    # Barnes-Hut's quad tree can crash on (near-)duplicate points; exact t-SNE is cheap for few concepts
+    method = "exact" if len(x) <= 300 else "barnes_hut"
+    try:
+        out = TSNE(n_components=2, perplexity=p, metric="cosine", init="pca", random_state=seed,
+                   method=method).fit_transform(x)
+    except ValueError:
+        return pca()
+    return out if np.all(np.isfinite(out)) else pca()
 
 
 def cluster_scores(vectors: torch.Tensor, groups: Sequence, n_perm: int = 500, seed: int = 0) -> dict:

@@ -356,6 +356,7 @@ def _imagenet_profile(model="vgg16", weights="DEFAULT", imagenet_train=None, ima
     # check every path before anything heavy (or a weights download) starts
     train_dir = _need_dir(imagenet_train, "ImageNet train", "Set imagenet_train to the folder of synset folders.")
     _need_dir(imagenet_val, "ImageNet val", "Set imagenet_val to the folder of ILSVRC2012_val_*.JPEG files.")
+    # class i is synset i and model output i: the standard ImageNet order (sorted synsets)
     if synset_mapping is not None:
         synsets, _ = read_synset_mapping(synset_mapping)
     else:
@@ -373,7 +374,7 @@ def _imagenet_profile(model="vgg16", weights="DEFAULT", imagenet_train=None, ima
     from torchvision import transforms as T
 
     gray_t = T.Compose([T.Grayscale(num_output_channels=3), t])  # the paper's colour ablation
-    return dict(model=m, spec=spec, classes=list(spec.categories),
+    return dict(model=m, spec=spec, classes=list(spec.categories)[: len(synsets)],
                 class_fit=ImageFolderCapped(imagenet_train, t, per_class_fit, classes=synsets, what="ImageNet train"),
                 class_holdout=ImageNetVal(imagenet_val, val_annotations, synsets, t, "label", per_class_eval),
                 concept_sets=sets,

@@ -11,38 +11,21 @@ from torchvision import transforms as T
 import sevec_helpers as sh
 from sevec_helpers import data as D
 
+import fake_datasets as F
+
 TO = T.Compose([T.Resize(32), T.CenterCrop(32), T.ToTensor()])
-SYN = ["n01440764", "n01443537", "n01484850"]
+SYN = F.SYN
 
 
-def _img(path, mode="RGB", size=(40, 30), fmt=None):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    arr = (np.random.default_rng(len(str(path))).random((size[1], size[0], 3)) * 255).astype(np.uint8)
-    im = Image.fromarray(arr)
-    if mode == "L":
-        im = im.convert("L")
-    elif mode == "CMYK":
-        im = im.convert("CMYK")
-    elif mode == "RGBA":
-        im = im.convert("RGBA")
-    im.save(path, format=fmt)
+_img = F.img
 
 
 @pytest.fixture
 def imagenet(tmp_path):
-    for s in SYN:
-        for i in range(3):
-            _img(tmp_path / "train" / s / f"{s}_{i}.JPEG", fmt="JPEG")
+    F.imagenet_tree(tmp_path)
     _img(tmp_path / "train" / SYN[1] / "gray.JPEG", "L", fmt="JPEG")
     _img(tmp_path / "train" / SYN[2] / "cmyk.JPEG", "CMYK", fmt="JPEG")
     (tmp_path / "train" / SYN[0] / "broken.JPEG").write_bytes(b"\xff\xd8 not really a jpeg")
-    val = tmp_path / "val"
-    rows = ["ImageId,PredictionString"]
-    for i in range(1, 7):
-        _img(val / f"ILSVRC2012_val_{i:08d}.JPEG", size=(400, 300), fmt="JPEG")
-        syn = SYN[i % 3]
-        rows.append(f"ILSVRC2012_val_{i:08d},{syn} 100 50 300 250 {syn} 0 0 20 20 ")
-    (tmp_path / "LOC_val_solution.csv").write_text("\n".join(rows) + "\n")
     xml = tmp_path / "xml"
     xml.mkdir()
     for i in range(1, 7):
@@ -50,7 +33,6 @@ def imagenet(tmp_path):
             f"<annotation><filename>ILSVRC2012_val_{i:08d}</filename><size><width>400</width>"
             f"<height>300</height></size><object><name>{SYN[i % 3]}</name><bndbox><xmin>101</xmin>"
             f"<ymin>51</ymin><xmax>300</xmax><ymax>250</ymax></bndbox></object></annotation>")
-    (tmp_path / "LOC_synset_mapping.txt").write_text("\n".join(f"{s} name{s[-2:]}, other" for s in SYN) + "\n")
     return tmp_path
 
 

@@ -39,21 +39,50 @@ def test_every_chapter_is_in_the_toc():
         assert f"notebooks/{name}" in toc
 
 
-@pytest.fixture(scope="module")
-def ci_run(tmp_path_factory):
+def _run_all(out: Path, params: dict, chapters) -> dict:
     import papermill as pm
 
-    out = tmp_path_factory.mktemp("nb")
-    params = yaml.safe_load((ROOT / "params" / "ci.yaml").read_text())
-    params["results_dir"] = str(out / "results")
+    params = dict(params, results_dir=str(out / "results"))
     failures = {}
-    for name in CHAPTERS:
+    for name in chapters:
         try:
             pm.execute_notebook(str(NB / f"{name}.ipynb"), str(out / f"{name}.ipynb"), parameters=params,
                                 cwd=str(NB), kernel_name="python3", progress_bar=False)
         except Exception as e:  # keep going: report every failing chapter at once
             failures[name] = str(e)[-2000:]
-    return out, failures
+    return failures
+
+
+@pytest.fixture(scope="module")
+def ci_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("nb")
+    params = yaml.safe_load((ROOT / "params" / "ci.yaml").read_text())
+    return out, _run_all(out, params, CHAPTERS)
+
+
+IMAGENET_CHAPTERS = [c for c in CHAPTERS if c != "08_real_network"]
+
+
+@pytest.fixture(scope="module")
+def imagenet_run(tmp_path_factory):
+    """The same notebooks under the imagenet profile, on a tiny tree in ImageNet's on-disk
+    format, with a random-weight AlexNet (no download): the real-data code path end to end."""
+    import fake_datasets as F
+
+    root = tmp_path_factory.mktemp("imagenet")
+    F.imagenet_tree(root, per_class=4, n_val=9)
+    sizes = dict(model="alexnet", weights=None, imagenet_train=str(root / "train"), imagenet_val=str(root / "val"),
+                 val_annotations=str(root / "LOC_val_solution.csv"),
+                 synset_mapping=str(root / "LOC_synset_mapping.txt"), per_class_fit=4, per_class_eval=3,
+                 per_concept_fit=3, n_scenes=4, **F.concept_trees(root))
+    out = tmp_path_factory.mktemp("nb_imagenet")
+    return out, _run_all(out, {"profile": "imagenet", "sizes": sizes}, IMAGENET_CHAPTERS)
+
+
+@pytest.mark.parametrize("name", IMAGENET_CHAPTERS)
+def test_chapter_runs_under_the_imagenet_profile(imagenet_run, name):
+    out, failures = imagenet_run
+    assert name not in failures, failures.get(name)
 
 
 @pytest.mark.parametrize("name", CHAPTERS)
