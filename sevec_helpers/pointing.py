@@ -45,7 +45,7 @@ class PointingResult:
 
 
 def _as_maps(maps) -> torch.Tensor:
-    m = torch.as_tensor(maps)
+    m = torch.as_tensor(maps).detach().cpu()  # maps may come straight from a GPU
     if m.dim() != 3:
         raise ValueError(f"maps must have shape (N, H, W); got {tuple(m.shape)} "
                          f"(reduce attributions with saliency_map first)")
