@@ -140,7 +140,7 @@ def _attribute(model, x, target, *, guided: bool, times_input: bool, sevecs, mas
             if int(rows.max()) >= len(sevecs):
                 raise ValueError(f"target {int(rows.max())} has no SeVec: {len(sevecs)} concepts were fitted "
                                  f"(concept i must be class i, or pass concepts= with each sample's SeVec row)")
-            state.masks = sevecs.mask(threshold, by=by).to(out.device)[rows].float()
+            state.masks = sevecs.mask(threshold, by=by, rows=rows.cpu()).to(out.device, torch.float32)
         sel = out.gather(1, t[:, None]).sum()
         (grad,) = torch.autograd.grad(sel, xin)
     return (grad * x).detach() if times_input else grad.detach()

@@ -63,8 +63,8 @@ class SeVecAccumulator:
         if not isinstance(dim, int) or dim < 1:
             raise ValueError(f"dim must be a positive int, got {dim!r}")
         dev = torch.device(device) if device is not None else torch.device("cpu")
-        if dtype is None:
-            dtype = torch.float32 if dev.type == "mps" else torch.float64
+        if dtype is None:  # exact sums on the CPU; on accelerators float32 (mps has no float64; cuda is faster)
+            dtype = torch.float64 if dev.type == "cpu" else torch.float32
         self.dim = dim
         self.fixed = num_concepts is not None
         k = num_concepts or 0
@@ -85,10 +85,14 @@ class SeVecAccumulator:
         self.sums, self.active, self.counts, self.dead = z(self.sums), z(self.active), z(self.counts), z(self.dead)
 
     @torch.no_grad()
-    def update(self, activations: torch.Tensor, labels) -> None:
-        """Add a batch: activations (B, D) (any shape (B, ...) is flattened), labels (B,)."""
+    def update(self, activations: torch.Tensor, labels, *, check_finite: bool = True) -> None:
+        """Add a batch: activations (B, D) (any shape (B, ...) is flattened), labels (B,).
+
+        ``check_finite=False`` skips the NaN/Inf check (a host sync on GPUs) for callers that
+        check lazily themselves, as :func:`fit_sevecs` does.
+        """
         h = activations.reshape(activations.shape[0], -1)
-        labels = torch.as_tensor(labels, device=h.device)
+        labels = torch.as_tensor(labels)
         if h.shape[1] != self.dim:
             raise ValueError(f"activations have {h.shape[1]} units per sample, this accumulator expects {self.dim}")
         if labels.dim() != 1 or labels.shape[0] != h.shape[0]:
@@ -98,9 +102,9 @@ class SeVecAccumulator:
             raise ValueError(f"labels must be integer concept indices, got dtype {labels.dtype}")
         if labels.numel() == 0:
             return
-        if not torch.isfinite(h).all():
+        if check_finite and not torch.isfinite(h).all():
             raise ValueError("activations contain NaN or Inf; check the model and its input scaling")
-        lo, hi = int(labels.min()), int(labels.max())
+        lo, hi = int(labels.min()), int(labels.max())  # labels usually live on the CPU: no device sync
         if lo < 0:
             raise ValueError(f"labels must be >= 0, got {lo}")
         if hi >= self.num_concepts:
@@ -113,7 +117,7 @@ class SeVecAccumulator:
         labels = labels.to(dev).long()
         n = a.sum(1)
         live = n > 0
-        a_hat = a / n.clamp(min=1).sqrt().unsqueeze(1)
+        a_hat = a * n.clamp(min=1).rsqrt().unsqueeze(1)
         self.sums.index_add_(0, labels, a_hat)
         self.active.index_add_(0, labels, a)
         self.counts.index_add_(0, labels, live.long())
@@ -240,18 +244,19 @@ class SemanticVectors:
     def __getitem__(self, name: str) -> torch.Tensor:
         return self.vectors[self.index(name)]
 
-    def mask(self, threshold: float = 0.5, by: str = "rate") -> torch.Tensor:
-        """Bool (K, D): units relevant to each concept.
+    def mask(self, threshold: float = 0.5, by: str = "rate", rows=None) -> torch.Tensor:
+        """Bool (K, D): units relevant to each concept (only the given ``rows``, if any).
 
         ``by="rate"`` (default, our reading of the paper's 1[v_c > 0.5]): r_c > threshold, the
         unit fires on most images of the concept. ``by="vector"``: the paper's literal
         v_c > threshold on the unit vector (almost always empty in thousands of dimensions).
         """
-        if by == "rate":
-            return self.rates > threshold
-        if by == "vector":
-            return self.vectors > threshold
-        raise ValueError(f"by must be 'rate' or 'vector', got {by!r}")
+        if by not in ("rate", "vector"):
+            raise ValueError(f"by must be 'rate' or 'vector', got {by!r}")
+        src = self.rates if by == "rate" else self.vectors
+        if rows is not None:
+            src = src[torch.as_tensor(rows, device="cpu").long()]
+        return src > threshold
 
     def relevance(self, other: "SemanticVectors | None" = None) -> torch.Tensor:
         """Cosine relevance cos(v_a, v_b) of every concept here (rows) to every one of ``other``."""
@@ -374,16 +379,25 @@ def fit_sevecs(
     with eval_on(model, dev), tap(model, layer, stop=True) as t, torch.inference_mode():
         bar = tqdm(as_loader(data, batch_size), total=n_batches(data, batch_size), disable=not progress,
                    desc=f"fit SeVecs @ {t.ref.label}")
+        nonfinite = torch.zeros((), dtype=torch.bool, device=dev)
         for x, y in bar:
             if y is None:
                 raise ValueError("fit_sevecs needs labelled data: yield (image, concept_index) pairs")
-            x = check_images(x.to(dev, non_blocking=True))
-            h = t.run(model, x)
-            check_finite_activations(h, t.ref.label)
-            if acc is None:
+            x = x.to(dev, non_blocking=True)
+            if acc is None:  # the first batch is checked at once, later ones without a host sync
+                h = t.run(model, check_images(x))
+                check_finite_activations(h, t.ref.label)
                 warn_if_signed(h, t.ref.label)
                 acc = SeVecAccumulator(k, h.shape[1], device=dev)
-            acc.update(h, y.to(dev))
+            else:
+                if not x.is_floating_point() or x.dim() != 4:
+                    check_images(x)
+                h = t.run(model, x)
+                nonfinite |= ~torch.isfinite(h).all()
+            acc.update(h, y, check_finite=False)
+        if bool(nonfinite):
+            raise ValueError(f"activations of layer {t.ref.label!r} contained NaN or Inf in some batch; check the "
+                             f"input images (e.g. torch.nan_to_num) and the model's weights")
         label = layer if isinstance(layer, str) else t.ref.label
     if acc is None:
         raise ValueError("data is empty: no images to fit SeVecs on")

@@ -239,3 +239,11 @@ def test_reused_module_needs_call_index():
         assert torch.allclose(f0, h0) and torch.allclose(f1, torch.relu(m.b(h0)))
     with pytest.raises(ValueError, match="ran only 2"):
         sh.extract_features(m, x, "act@5", progress=False, device="cpu")
+
+
+def test_nan_in_a_later_batch_is_caught():
+    net = PlantedNet(4)
+    x = planted_inputs(torch.tensor([[1, 0, 0, 0], [0, 1, 0, 0], [1, 1, 0, 0]]))
+    x[2, 0, 0, 1] = float("inf")
+    with pytest.raises(ValueError, match="NaN or Inf in some batch"):
+        sh.fit_sevecs(net, (x, torch.tensor([0, 1, 0])), "act", batch_size=1, progress=False, device="cpu")
