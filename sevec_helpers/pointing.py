@@ -100,7 +100,12 @@ def _box_distance(boxes: Sequence[Box], h: int, w: int) -> torch.Tensor:
 
 def generalized_pointing_game(maps, boxes, energies: Sequence[float] = DEFAULT_ENERGIES, *, q: float = 1.0,
                               chunk: int = 256) -> PointingResult:
-    """Accuracy of ``maps`` (N, H, W) at each kept-energy level in ``energies`` (each in [0, 1])."""
+    """Accuracy of ``maps`` (N, H, W) at each kept-energy level in ``energies`` (each in [0, 1]).
+
+    One sort per map serves every energy level: the cut-off value for level m is read off
+    the cumulative sum, and (for q = 1) a map hits when no pixel outside the boxes reaches
+    it. numpy's sort is used: on CPUs it is several times faster than torch's.
+    """
     m_all = _as_maps(maps)
     n, h, w = m_all.shape
     e = np.asarray(energies, dtype=float).reshape(-1)
@@ -109,27 +114,30 @@ def generalized_pointing_game(maps, boxes, energies: Sequence[float] = DEFAULT_E
     if not 0 < q <= 1:
         raise ValueError(f"q (the fraction of kept pixels that must lie inside) must be in (0, 1], got {q}")
     bx = _check_boxes(boxes, n, h, w)
-    et = torch.as_tensor(e, dtype=torch.float64)
     per_image = np.zeros((n, len(e)), dtype=bool)
     zero = 0
+    p = h * w
     for s in range(0, n, chunk):
-        m = m_all[s : s + chunk].reshape(-1, h * w).double()
-        inside = torch.stack([box_mask(b, h, w).reshape(-1) for b in bx[s : s + chunk]])
-        vals, order = m.sort(dim=1, descending=True)
-        cums = vals.cumsum(dim=1)
-        total = cums[:, -1:]
-        ins_sorted = inside.gather(1, order).double().cumsum(dim=1)
-        # first position where the kept energy reaches m * total, for every level at once
-        idx = torch.searchsorted(cums, total * et[None, :]).clamp(max=h * w - 1)       # (n, E)
-        thr = vals.gather(1, idx)                                                         # value of last kept
-        # all pixels tied with that value are kept: count of values >= thr
-        kept = torch.searchsorted(-vals, -thr, right=True)                                # (n, E)
-        kept_inside = ins_sorted.gather(1, (kept - 1).clamp(min=0))
-        hit = kept_inside >= torch.ceil(q * kept.double() - 1e-9)
-        nz = total[:, 0] > 0
-        hit &= nz[:, None]
-        zero += int((~nz).sum())
-        per_image[s : s + chunk] = hit.numpy()
+        m = m_all[s : s + chunk].reshape(-1, p).numpy().astype(np.float64, copy=False)
+        inside = np.stack([box_mask(b, h, w).reshape(-1).numpy() for b in bx[s : s + chunk]])
+        asc = np.sort(m, axis=1)
+        cums = np.cumsum(asc[:, ::-1], axis=1)           # energy of the top-k pixels, k = 1..P
+        total = cums[:, -1]
+        max_out = np.where(inside, -np.inf, m).max(axis=1)
+        for i in range(len(m)):
+            if total[i] <= 0:
+                zero += 1
+                continue
+            # first k whose top-k energy reaches m * total; its value is the cut-off; ties are kept
+            k = np.minimum(np.searchsorted(cums[i], e * total[i], side="left"), p - 1)
+            thr = asc[i, p - 1 - k]
+            if q == 1.0:
+                per_image[s + i] = max_out[i] < thr
+            else:
+                kept = p - np.searchsorted(asc[i], thr, side="left")
+                ins = np.sort(m[i, inside[i]])
+                kept_in = len(ins) - np.searchsorted(ins, thr, side="left")
+                per_image[s + i] = kept_in >= np.ceil(q * kept - 1e-9)
     hits = per_image.sum(0)
     return PointingResult(energies=e, accuracy=hits / max(n, 1), hits=hits, misses=n - hits, zero_maps=zero,
                           n=n, per_image=per_image)

@@ -350,6 +350,39 @@ class SemanticVectors:
                    diversity=payload["diversity"], model_name=meta.get("model_name", ""))
 
 
+def fit_accumulator(model: nn.Module, data, layer: str, *, num_concepts: int | None = None, batch_size: int = 64,
+                    device=None, progress: bool = True) -> tuple[SeVecAccumulator | None, str]:
+    """The streaming pass of :func:`fit_sevecs`: returns the filled accumulator (None if the
+    data was empty) and the layer's label. Shards fitted this way can be merged, or summed
+    across processes with :meth:`SeVecAccumulator.all_reduce`."""
+    dev = torch.device(device) if device is not None else default_device()
+    acc = None
+    with eval_on(model, dev), tap(model, layer, stop=True) as t, torch.inference_mode():
+        bar = tqdm(as_loader(data, batch_size), total=n_batches(data, batch_size), disable=not progress,
+                   desc=f"fit SeVecs @ {t.ref.label}")
+        nonfinite = torch.zeros((), dtype=torch.bool, device=dev)
+        for x, y in bar:
+            if y is None:
+                raise ValueError("fit_sevecs needs labelled data: yield (image, concept_index) pairs")
+            x = x.to(dev, non_blocking=True)
+            if acc is None:  # the first batch is checked at once, later ones without a host sync
+                h = t.run(model, check_images(x))
+                check_finite_activations(h, t.ref.label)
+                warn_if_signed(h, t.ref.label)
+                acc = SeVecAccumulator(num_concepts, h.shape[1], device=dev)
+            else:
+                if not x.is_floating_point() or x.dim() != 4:
+                    check_images(x)
+                h = t.run(model, x)
+                nonfinite |= ~torch.isfinite(h).all()
+            acc.update(h, y, check_finite=False)
+        if bool(nonfinite):
+            raise ValueError(f"activations of layer {t.ref.label!r} contained NaN or Inf in some batch; check the "
+                             f"input images (e.g. torch.nan_to_num) and the model's weights")
+        label = layer if isinstance(layer, str) else t.ref.label
+    return acc, label
+
+
 def fit_sevecs(
     model: nn.Module,
     data,
@@ -374,31 +407,8 @@ def fit_sevecs(
     if names is not None and num_concepts is not None and len(names) != num_concepts:
         raise ValueError(f"names has {len(names)} entries but num_concepts={num_concepts}")
     k = len(names) if names is not None else num_concepts
-    dev = torch.device(device) if device is not None else default_device()
-    acc = None
-    with eval_on(model, dev), tap(model, layer, stop=True) as t, torch.inference_mode():
-        bar = tqdm(as_loader(data, batch_size), total=n_batches(data, batch_size), disable=not progress,
-                   desc=f"fit SeVecs @ {t.ref.label}")
-        nonfinite = torch.zeros((), dtype=torch.bool, device=dev)
-        for x, y in bar:
-            if y is None:
-                raise ValueError("fit_sevecs needs labelled data: yield (image, concept_index) pairs")
-            x = x.to(dev, non_blocking=True)
-            if acc is None:  # the first batch is checked at once, later ones without a host sync
-                h = t.run(model, check_images(x))
-                check_finite_activations(h, t.ref.label)
-                warn_if_signed(h, t.ref.label)
-                acc = SeVecAccumulator(k, h.shape[1], device=dev)
-            else:
-                if not x.is_floating_point() or x.dim() != 4:
-                    check_images(x)
-                h = t.run(model, x)
-                nonfinite |= ~torch.isfinite(h).all()
-            acc.update(h, y, check_finite=False)
-        if bool(nonfinite):
-            raise ValueError(f"activations of layer {t.ref.label!r} contained NaN or Inf in some batch; check the "
-                             f"input images (e.g. torch.nan_to_num) and the model's weights")
-        label = layer if isinstance(layer, str) else t.ref.label
+    acc, label = fit_accumulator(model, data, layer, num_concepts=k, batch_size=batch_size, device=device,
+                                 progress=progress)
     if acc is None:
         raise ValueError("data is empty: no images to fit SeVecs on")
     model_name = getattr(model, "_sevec_name", type(model).__name__)
