@@ -281,6 +281,9 @@ def colors(root, transform=None, per_class: int | None = None) -> ImageFolderCap
 
 IMAGENETTE_SYNSETS = ("n01440764", "n02102040", "n02979186", "n03000684", "n03028079", "n03394916", "n03417042",
                       "n03425413", "n03445777", "n03888605")
+# their names in torchvision's ImageNet category list, in the same order
+IMAGENETTE_CLASSES = ("tench", "English springer", "cassette player", "chain saw", "church", "French horn",
+                      "garbage truck", "gas pump", "golf ball", "parachute")
 
 
 def imagenette(root, split: str = "train", transform=None, per_class: int | None = None,
@@ -342,6 +345,47 @@ class VOCScenes(_SafeImages):
         return x, {"boxes": torch.tensor(boxes, dtype=torch.float32), "labels": torch.tensor(labels)}
 
 
+class PairedScenes(Dataset):
+    """Two-object scenes built from a single-object data set: two images of different
+    classes side by side (each squeezed into half the width), with each one's box.
+
+    ``base`` yields (PIL image, label) (build it with ``transform=None``); ``to_tensor`` turns
+    the composite PIL image into the model's input. Deterministic from ``seed``.
+    """
+
+    def __init__(self, base: Dataset, n: int, to_tensor: Callable, size: int = 224, seed: int = 0):
+        import numpy as np
+
+        labels = [y for _, y in base.samples] if hasattr(base, "samples") else [base[i][1] for i in range(len(base))]
+        if len(set(labels)) < 2:
+            raise ValueError("PairedScenes needs images of at least two classes")
+        rng = np.random.default_rng(seed)
+        self.pairs = []
+        while len(self.pairs) < n:
+            i, j = (int(v) for v in rng.integers(0, len(labels), size=2))
+            if labels[i] != labels[j]:
+                self.pairs.append((i, j))
+        self.base, self.to_tensor, self.size = base, to_tensor, size
+        self.classes = getattr(base, "classes", None)
+
+    def __len__(self):
+        return len(self.pairs)
+
+    def __getitem__(self, k):
+        from PIL import Image
+
+        a, b = (self.base[i] for i in self.pairs[k])
+        if a is None or b is None:
+            return None
+        half = self.size // 2
+        top = (self.size - half) // 2
+        out = Image.new("RGB", (self.size, self.size), (124, 116, 104))
+        out.paste(a[0].resize((half, half)), (0, top))
+        out.paste(b[0].resize((half, half)), (half, top))
+        boxes = torch.tensor([[0, top, half, top + half], [half, top, self.size, top + half]], dtype=torch.float32)
+        return self.to_tensor(out), {"boxes": boxes, "labels": torch.tensor([a[1], b[1]])}
+
+
 # ---------------------------------------------------------------------------------------
 # real-data profiles for the chapters (see params/imagenet.yaml, params/imagenette.yaml)
 # ---------------------------------------------------------------------------------------
@@ -383,10 +427,43 @@ def _imagenet_profile(model="vgg16", weights="DEFAULT", imagenet_train=None, ima
                 grayscale_holdout=ImageNetVal(imagenet_val, val_annotations, synsets, gray_t, "label", per_class_eval))
 
 
+def _imagenette_profile(model="vgg16", weights="DEFAULT", imagenette_root=None, size="320px", per_class_fit=100,
+                        per_class_eval=50, n_scenes=500, dtd_root=None, fmd_root=None, colors_root=None,
+                        per_concept_fit=60, **_):
+    """Imagenette (10 ImageNet classes) with an ImageNet model restricted to those 10 outputs;
+    scenes are pairs of val images side by side. Fits a free Colab GPU."""
+    from torchvision import transforms as T
+
+    from .experiment import Cached
+    from .models import load_model, restrict_outputs
+
+    root = _need_dir(imagenette_root, "Imagenette", "Set imagenette_root to the extracted imagenette2 archive.")
+    base, spec = load_model(model, weights=weights)
+    idx = [list(spec.categories).index(c) for c in IMAGENETTE_CLASSES]
+    m, spec = restrict_outputs(base, spec, idx)
+    t = spec.transform
+    fit = imagenette(root, "train", t, per_class_fit, size=size)
+    hold = imagenette(root, "val", t, per_class_eval, size=size)
+    gray = imagenette(root, "val", T.Compose([T.Grayscale(num_output_channels=3), t]), per_class_eval, size=size)
+    plain = imagenette(root, "val", None, per_class_eval, size=size)
+    to_t = T.Compose([T.ToTensor(), T.Normalize(spec.mean, spec.std)])
+    sets = {}
+    if dtd_root is not None:
+        sets["textures"] = (dtd(dtd_root, "train", 1, t), dtd(dtd_root, "val", 1, t))
+    if fmd_root is not None:
+        sets["materials"] = (fmd(fmd_root, t, per_concept_fit),) * 2
+    if colors_root is not None:
+        sets["colors"] = (colors(colors_root, t, per_concept_fit),) * 2
+    return dict(model=m, spec=spec, classes=list(IMAGENETTE_CLASSES), class_fit=fit, class_holdout=hold,
+                concept_sets=sets, scenes=Cached(PairedScenes(plain, n_scenes, to_t, spec.input_size)), truth=None,
+                superclass=None, group=None, grayscale_holdout=gray)
+
+
 def _register():
     from .experiment import register_profile
 
     register_profile("imagenet", _imagenet_profile)
+    register_profile("imagenette", _imagenette_profile)
 
 
 _register()

@@ -257,6 +257,36 @@ _REGISTRY: dict[str, Callable] = {
 }
 
 
+class OutputSubset(nn.Module):
+    """A classifier restricted to some of its outputs (e.g. ImageNet's 1000 -> Imagenette's 10).
+
+    The wrapped network is ``self.base``; layer aliases carry over with the ``base.`` prefix.
+    """
+
+    def __init__(self, base: nn.Module, indices):
+        super().__init__()
+        self.base = base
+        self.register_buffer("indices", torch.as_tensor(list(indices), dtype=torch.long), persistent=False)
+
+    def forward(self, x):
+        return self.base(x).index_select(1, self.indices)
+
+
+def restrict_outputs(model: nn.Module, spec: ModelSpec, indices) -> tuple[OutputSubset, ModelSpec]:
+    """Wrap ``model`` so that output j is the original output ``indices[j]``; returns (model, spec)."""
+    from dataclasses import replace
+
+    indices = list(indices)
+    if not indices or min(indices) < 0 or (spec.categories and max(indices) >= len(spec.categories)):
+        raise ValueError(f"indices must be valid output indices of {spec.name}, got {indices[:10]}")
+    sub = OutputSubset(model, indices)
+    aliases = {a: f"base.{t}" for a, t in spec.aliases.items()}
+    _tag(sub, f"{spec.name}[{len(indices)} outputs]", aliases)
+    cats = [spec.categories[i] for i in indices] if spec.categories else None
+    sub.eval()
+    return sub, replace(spec, name=f"{spec.name}[{len(indices)} outputs]", aliases=aliases, categories=cats)
+
+
 def register_model(name: str, loader: Callable) -> None:
     """Register ``loader(weights) -> (model, ModelSpec)`` under ``name``."""
     _REGISTRY[name] = loader

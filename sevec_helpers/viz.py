@@ -328,22 +328,22 @@ def fmt(v, digits: int = 3) -> str:
     return str(v)
 
 
+def _cell(v) -> str:
+    """A table cell: numbers formatted, pipes escaped so they cannot split the row."""
+    return (v if isinstance(v, str) else fmt(v)).replace("|", "\\|").replace("\n", " ")
+
+
 def verdict_table(rows: Sequence[dict]):
     """Markdown table: claim | paper | ours | verdict | why. Displays in Jupyter and the book."""
-    from IPython.display import Markdown
-
     head = "| claim | paper | ours | verdict | why |\n|---|---|---|---|---|\n"
-    body = "".join(f"| {r['claim']} | {r['paper']} | {r['ours']} | **{r['verdict']}** | {r.get('why', '')} |\n"
-                   for r in rows)
+    body = "".join(f"| {_cell(r['claim'])} | {_cell(r['paper'])} | {_cell(r['ours'])} | **{_cell(r['verdict'])}** | "
+                   f"{_cell(r.get('why', ''))} |\n" for r in rows)
     return Markdown(head + body)
 
 
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence]):
-    from IPython.display import Markdown
-
-    h = "| " + " | ".join(header) + " |\n|" + "---|" * len(header) + "\n"
-    return Markdown(h + "".join("| " + " | ".join(fmt(c) if not isinstance(c, str) else c for c in r) + " |\n"
-                                for r in rows))
+    h = "| " + " | ".join(_cell(c) for c in header) + " |\n|" + "---|" * len(header) + "\n"
+    return Markdown(h + "".join("| " + " | ".join(_cell(c) for c in r) + " |\n" for r in rows))
 
 
 def use_book_style() -> None:

@@ -48,3 +48,13 @@ def concept_trees(root: Path, per_class: int = 3) -> dict:
         for i in range(per_class):
             img(root / "colors" / c / f"{i}.png", fmt="PNG")
     return {"dtd_root": str(root / "dtd"), "fmd_root": str(root / "fmd"), "colors_root": str(root / "colors")}
+
+
+def imagenette_tree(root: Path, per_class: int = 2) -> Path:
+    from sevec_helpers.data import IMAGENETTE_SYNSETS
+
+    for split in ("train", "val"):
+        for s in IMAGENETTE_SYNSETS:
+            for i in range(per_class):
+                img(root / "imagenette2-320" / split / s / f"{s}_{i}.JPEG", size=(60, 48), fmt="JPEG")
+    return root

@@ -162,3 +162,33 @@ def test_imagenet_profile_runs_on_a_tiny_tree(imagenet):
     assert x.shape == (3, 224, 224) and t["boxes"].shape[1] == 4
     g = s.spec.denormalize(s.grayscale_holdout[0][0][None])[0]  # the colour ablation: three equal channels
     assert torch.allclose(g[0], g[1], atol=1e-5) and torch.allclose(g[1], g[2], atol=1e-5)
+
+
+def test_restrict_outputs_keeps_aliases_and_picks_columns():
+    from sevec_helpers.models import restrict_outputs
+
+    base, spec = sh.load_model("alexnet", weights=None)
+    sub, sspec = restrict_outputs(base, spec, [0, 217, 482])
+    x = torch.randn(2, 3, 96, 96)
+    with torch.no_grad():
+        assert torch.equal(sub(x), base(x)[:, [0, 217, 482]])
+    assert sspec.categories == ["tench", "English springer", "cassette player"]
+    assert sh.layer_aliases(sub)["fc1"] == "base.classifier.2"
+    assert sh.extract_features(sub, x, "fc1", progress=False, device="cpu").shape == (2, 4096)
+
+
+def test_imagenette_profile_with_paired_scenes(tmp_path):
+    from sevec_helpers import analysis as A
+    from sevec_helpers import experiment as X
+
+    F.imagenette_tree(tmp_path)
+    s = X.setup("imagenette", model="alexnet", weights=None, imagenette_root=str(tmp_path), n_scenes=3)
+    assert len(s.classes) == 10 and len(s.class_fit) == 20
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sv = sh.fit_sevecs(s.model, s.class_fit, "pool5", progress=False, device="cpu", batch_size=10)
+    x, t = s.scenes[0]
+    assert x.shape == (3, 224, 224) and t["boxes"].tolist()[0] == [0, 56, 112, 168]
+    assert t["labels"][0] != t["labels"][1]
+    res = A.scene_maps(s.model, s.scenes, sv)
+    assert res["maps"]["Semantic GuidedBP"].shape == (6, 224, 224)
