@@ -167,6 +167,20 @@ def resize_crop_boxes(boxes, width: int, height: int, resize: int, crop: int) ->
     return out
 
 
+def _boxes_target(objs, wh, label_of: dict, resize: int, crop: int) -> dict | None:
+    """(name, box) pairs of one image -> {"boxes", "labels"} in the transformed image's pixels
+    (None when every box falls outside the crop)."""
+    boxes, labels = [], []
+    for name, b in objs:
+        mapped = resize_crop_boxes([b], wh[0], wh[1], resize, crop)
+        if mapped:
+            boxes.append(mapped[0])
+            labels.append(label_of[name])
+    if not boxes:
+        return None
+    return {"boxes": torch.tensor(boxes, dtype=torch.float32), "labels": torch.tensor(labels)}
+
+
 class ImageNetVal(_SafeImages):
     """ILSVRC2012 validation images with labels and boxes.
 
@@ -235,15 +249,8 @@ class ImageNetVal(_SafeImages):
         x = self._read(path)
         if x is None or wh is None:
             return None
-        boxes, labels = [], []
-        for syn, b in objs:
-            mapped = resize_crop_boxes([b], wh[0], wh[1], self.resize, self.crop)
-            if mapped:
-                boxes.append(mapped[0])
-                labels.append(self.index[syn])
-        if not boxes:
-            return None
-        return x, {"boxes": torch.tensor(boxes, dtype=torch.float32), "labels": torch.tensor(labels)}
+        target = _boxes_target(objs, wh, self.index, self.resize, self.crop)
+        return None if target is None else (x, target)
 
 
 def dtd(root, split: str = "train", partition: int = 1, transform=None) -> _SafeImages:
@@ -334,15 +341,8 @@ class VOCScenes(_SafeImages):
         x = self._read(path)
         if x is None:
             return None
-        boxes, labels = [], []
-        for n, b in objs:
-            m = resize_crop_boxes([b], wh[0], wh[1], self.resize, self.crop)
-            if m:
-                boxes.append(m[0])
-                labels.append(self.cmap[n])
-        if not boxes:
-            return None
-        return x, {"boxes": torch.tensor(boxes, dtype=torch.float32), "labels": torch.tensor(labels)}
+        target = _boxes_target(objs, wh, self.cmap, self.resize, self.crop)
+        return None if target is None else (x, target)
 
 
 class PairedScenes(Dataset):
@@ -391,6 +391,19 @@ class PairedScenes(Dataset):
 # ---------------------------------------------------------------------------------------
 
 
+def _concept_sets(dtd_root, fmd_root, colors_root, transform, per_concept_fit) -> dict:
+    """kind -> (fit set, hold-out set) for the low-level concept data sets that were given.
+    DTD has a validation split; FMD and colour sets have none, so one set serves both roles."""
+    sets = {}
+    if dtd_root is not None:
+        sets["textures"] = (dtd(dtd_root, "train", 1, transform), dtd(dtd_root, "val", 1, transform))
+    if fmd_root is not None:
+        sets["materials"] = (fmd(fmd_root, transform, per_concept_fit),) * 2
+    if colors_root is not None:
+        sets["colors"] = (colors(colors_root, transform, per_concept_fit),) * 2
+    return sets
+
+
 def _imagenet_profile(model="vgg16", weights="DEFAULT", imagenet_train=None, imagenet_val=None, val_annotations=None,
                       synset_mapping=None, dtd_root=None, fmd_root=None, colors_root=None, per_class_fit=100,
                       per_class_eval=50, per_concept_fit=60, n_scenes=2000, **_):
@@ -407,14 +420,7 @@ def _imagenet_profile(model="vgg16", weights="DEFAULT", imagenet_train=None, ima
         synsets = sorted(d.name for d in train_dir.iterdir() if d.is_dir())
     m, spec = load_model(model, weights=weights)
     t = spec.transform
-    sets = {}
-    if dtd_root is not None:
-        sets["textures"] = (dtd(dtd_root, "train", 1, t), dtd(dtd_root, "val", 1, t))
-    # FMD and colour sets have no official split: the same images serve both roles
-    if fmd_root is not None:
-        sets["materials"] = (fmd(fmd_root, t, per_concept_fit),) * 2
-    if colors_root is not None:
-        sets["colors"] = (colors(colors_root, t, per_concept_fit),) * 2
+    sets = _concept_sets(dtd_root, fmd_root, colors_root, t, per_concept_fit)
     from torchvision import transforms as T
 
     gray_t = T.Compose([T.Grayscale(num_output_channels=3), t])  # the paper's colour ablation
@@ -447,13 +453,7 @@ def _imagenette_profile(model="vgg16", weights="DEFAULT", imagenette_root=None, 
     gray = imagenette(root, "val", T.Compose([T.Grayscale(num_output_channels=3), t]), per_class_eval, size=size)
     plain = imagenette(root, "val", None, per_class_eval, size=size)
     to_t = T.Compose([T.ToTensor(), T.Normalize(spec.mean, spec.std)])
-    sets = {}
-    if dtd_root is not None:
-        sets["textures"] = (dtd(dtd_root, "train", 1, t), dtd(dtd_root, "val", 1, t))
-    if fmd_root is not None:
-        sets["materials"] = (fmd(fmd_root, t, per_concept_fit),) * 2
-    if colors_root is not None:
-        sets["colors"] = (colors(colors_root, t, per_concept_fit),) * 2
+    sets = _concept_sets(dtd_root, fmd_root, colors_root, t, per_concept_fit)
     return dict(model=m, spec=spec, classes=list(IMAGENETTE_CLASSES), class_fit=fit, class_holdout=hold,
                 concept_sets=sets, scenes=Cached(PairedScenes(plain, n_scenes, to_t, spec.input_size)), truth=None,
                 superclass=None, group=None, grayscale_holdout=gray)
