@@ -5,8 +5,6 @@
 Prints ratios measured in this one run (goals: time <= 1.05, memory 10x/1x <= 1.1).
 """
 
-import json
-import resource
 import subprocess
 import sys
 

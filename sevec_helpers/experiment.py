@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -57,7 +57,6 @@ class Setup:
     device: str | None = None
     progress: bool = False
     results_dir: str = "_results"
-    notes: dict = field(default_factory=dict)
 
     @property
     def run(self) -> dict:

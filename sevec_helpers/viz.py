@@ -74,14 +74,12 @@ def rates_vs_vector(rates: np.ndarray, vector: np.ndarray, threshold: float = 0.
     ax[0].set_xlabel("activation rate $r_c$ of the unit")
     ax[0].set_ylabel("SeVec entry $v_c$")
     ax[0].set_title(title or "each dot is a unit", fontsize=9)
-    order = np.argsort(-vector)
     ax[1].plot(np.sort(vector)[::-1], lw=1)
     ax[1].axhline(threshold, color="r", ls=":", lw=0.8)
     ax[1].set_xlabel("units, sorted")
     ax[1].set_ylabel("$v_c$")
     ax[1].set_title(f"{int((rates > threshold).sum())} units with r > {threshold}; "
                     f"{int((vector > threshold).sum())} with v > {threshold}", fontsize=9)
-    del order
     fig.tight_layout()
     return fig
 
@@ -187,7 +185,6 @@ def world_examples(world, n: int = 6):
             sw += [world.swatch_image(kind, c, i) for i in range(2)]
             titles += [name, ""]
     figs["swatches"] = image_grid(sw, titles=titles, ncols=12, size=0.8)
-    img, boxes, labels, _ = world.scene(0)
     fig, axes = plt.subplots(1, 4, figsize=(8, 2.3))
     for k, ax in enumerate(axes):
         img, boxes, labels, _ = world.scene(k)

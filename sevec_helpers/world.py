@@ -254,10 +254,9 @@ def texture_field(name: str | None, x, y, rng, period: float, theta: float) -> n
         levels = rng.uniform(0, 1, size=idx.max() + 1)
         return levels[idx]
     if name == "knitted":
-        row = np.floor(v + ph[1])
         frac = np.mod(u + ph[0], 1.0)
         vfrac = np.mod(v + ph[1], 1.0)
-        return ((np.abs(frac - 0.5) * 1.2 + (vfrac - 0.5) * np.where(row % 2 == 0, 1, 1)) % 1.0 < 0.5).astype(float)
+        return ((np.abs(frac - 0.5) * 1.2 + (vfrac - 0.5)) % 1.0 < 0.5).astype(float)
     if name == "bumpy":
         n = _smooth_noise(s, rng, max(2, int(s / period * 1.2)))
         return np.clip((n - 0.3) * 1.6, 0, 1)

@@ -5,7 +5,6 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 from torchvision import transforms as T
 
 import sevec_helpers as sh

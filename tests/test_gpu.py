@@ -4,7 +4,7 @@ import pytest
 import torch
 
 import sevec_helpers as sh
-from sevec_helpers.world import ObjectsDataset, ScenesDataset, load_tensors
+from sevec_helpers.world import ObjectsDataset, load_tensors
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
 
