@@ -56,14 +56,19 @@ def test_unknown_model_and_offline_torchvision_weights(monkeypatch, tmp_path):
     _, aspec = sh.load_model("alexnet", weights=None)
     assert aspec.aliases == {"pool5": "features.12", "fc1": "classifier.2", "fc2": "classifier.5"}
     assert len(spec.categories) == 1000
-    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
+    import torchvision.models._api as tv_api
 
-    def offline(*a, **k):
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
+    calls = []
+
+    def offline(url, *a, **k):  # stands in for the download: the test never touches the network
+        calls.append(url)
         raise urllib.error.URLError("no network")
 
-    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", offline)
+    monkeypatch.setattr(tv_api, "load_state_dict_from_url", offline)
     with pytest.raises(RuntimeError, match="without network, copy that file"):
         sh.load_model("alexnet", weights="DEFAULT")
+    assert calls and calls[0].endswith(".pth")
 
 
 def test_one_epoch_training_smoke_beats_chance():
