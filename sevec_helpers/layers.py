@@ -97,6 +97,11 @@ def resolve_layer(model: nn.Module, layer: str | LayerRef) -> LayerRef:
     return LayerRef(name=name, module=modules[name], call=call)
 
 
+def same_layer(model: nn.Module, a: str | LayerRef, b: str | LayerRef) -> bool:
+    """Whether two names (module names, aliases, ``name@k``) point at the same layer of ``model``."""
+    return resolve_layer(model, a).label == resolve_layer(model, b).label
+
+
 def rectifier_modules(model: nn.Module) -> list[tuple[str, nn.Module]]:
     """The ReLU and ReLU6 modules of ``model`` (the places Guided Backprop changes the rule)."""
     return [(n, m) for n, m in model.named_modules() if isinstance(m, _RECTIFIERS)]

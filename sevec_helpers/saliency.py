@@ -23,7 +23,7 @@ import torch
 import torch.nn as nn
 
 from .features import _CallCounter, _flat, check_images, eval_on
-from .layers import rectifier_modules, resolve_layer
+from .layers import rectifier_modules, resolve_layer, same_layer
 from .sevec import SemanticVectors
 
 
@@ -124,8 +124,7 @@ def _attribute(model, x, target, *, guided: bool, times_input: bool, sevecs, mas
             layer = mask_layer or sevecs.layer
             if not layer:
                 raise ValueError("the SeVecs carry no layer name; pass mask_layer=")
-            if mask_layer is not None and sevecs.layer and resolve_layer(model, mask_layer).label != \
-                    resolve_layer(model, sevecs.layer).label:
+            if mask_layer is not None and sevecs.layer and not same_layer(model, mask_layer, sevecs.layer):
                 raise ValueError(f"the SeVecs were fitted at {sevecs.layer!r}, not at mask_layer={mask_layer!r}")
             counter = stack.enter_context(_gradient_mask(model, layer, state))
         xin = x.detach().clone().requires_grad_(True)

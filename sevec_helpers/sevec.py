@@ -33,7 +33,7 @@ from .features import (
     tap,
     warn_if_signed,
 )
-from .layers import resolve_layer
+from .layers import resolve_layer, same_layer
 
 _FORMAT = "sevec_helpers.SemanticVectors/1"
 
@@ -426,6 +426,7 @@ class PerturbationResult:
     baseline_prob: float
     n_images: int
     deltas: dict  # name -> (N,) numpy array of per-image changes
+    baseline: np.ndarray  # (N,) true-class probability before any edit
 
     def as_dict(self) -> dict:
         keys = ("associated_neuron", "random_neuron", "sevec_mask", "permuted_mask")
@@ -460,12 +461,12 @@ def perturbation_study(
     """
     layer = layer or sevecs.layer
     ref = resolve_layer(model, layer)
-    if sevecs.layer and ref.label != sevecs.layer and layer != sevecs.layer:
+    if sevecs.layer and not same_layer(model, ref, sevecs.layer):
         raise ValueError(f"the SeVecs were fitted at {sevecs.layer!r}, not {layer!r}; fit them at the layer you perturb")
-    masks = sevecs.mask(threshold, by=by)
-    assoc = sevecs.vectors.argmax(dim=1)
     gen = torch.Generator().manual_seed(seed)
     dev = torch.device(device) if device is not None else default_device()
+    masks = sevecs.mask(threshold, by=by).to(dev)     # moved to the device once, not per batch
+    assoc = sevecs.vectors.argmax(dim=1).to(dev)
     deltas = {k: [] for k in ("associated_neuron", "random_neuron", "sevec_mask", "permuted_mask")}
     base_probs = []
 
@@ -473,16 +474,15 @@ def perturbation_study(
         def fn(h):
             if h.shape[1] != sevecs.dim:
                 raise ValueError(f"layer {layer!r} has {h.shape[1]} units, the SeVecs {sevecs.dim}")
-            h = h.clone()
-            rows = torch.arange(h.shape[0], device=h.device)
             if kind in ("associated_neuron", "random_neuron"):
-                unit = assoc.to(h.device)[labels] if kind == "associated_neuron" else rnd_unit
-                h[rows, unit] = scale * h.max(dim=1).values
+                h = h.clone()
+                unit = assoc[labels] if kind == "associated_neuron" else rnd_unit
+                h[torch.arange(h.shape[0], device=h.device), unit] = scale * h.max(dim=1).values
                 return h
-            m = masks.to(h.device)[labels].to(h.dtype)
+            m = masks[labels]
             if kind == "permuted_mask":
                 m = m.gather(1, perm)
-            return h * m
+            return h * m.to(h.dtype)
         return fn
 
     with eval_on(model, dev), torch.inference_mode():
@@ -491,10 +491,10 @@ def perturbation_study(
         for x, y in bar:
             if y is None:
                 raise ValueError("perturbation_study needs labelled images: yield (image, class_index) pairs")
+            if int(y.min()) < 0 or int(y.max()) >= len(sevecs):  # checked on the CPU labels: no device sync
+                raise ValueError(f"labels must index the {len(sevecs)} SeVecs (concept i = class i); got {int(y.max())}")
             x = check_images(x.to(dev))
             y = y.to(dev).long()
-            if int(y.min()) < 0 or int(y.max()) >= len(sevecs):
-                raise ValueError(f"labels must index the {len(sevecs)} SeVecs (concept i = class i); got {int(y.max())}")
             p0 = torch.softmax(model(x).float(), dim=1).gather(1, y[:, None])[:, 0]
             base_probs.append(p0.cpu())
             b = x.shape[0]
@@ -508,8 +508,9 @@ def perturbation_study(
     if not base_probs:
         raise ValueError("data is empty")
     arr = {k: torch.cat(v).double().numpy() for k, v in deltas.items()}
+    base = torch.cat(base_probs).double().numpy()
     return PerturbationResult(
         associated_neuron=float(arr["associated_neuron"].mean()), random_neuron=float(arr["random_neuron"].mean()),
         sevec_mask=float(arr["sevec_mask"].mean()), permuted_mask=float(arr["permuted_mask"].mean()),
-        baseline_prob=float(torch.cat(base_probs).double().mean()), n_images=len(arr["sevec_mask"]), deltas=arr,
+        baseline_prob=float(base.mean()), n_images=len(base), deltas=arr, baseline=base,
     )

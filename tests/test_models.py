@@ -76,3 +76,21 @@ def test_one_epoch_training_smoke_beats_chance():
     x, y = T.heldout(seed=3, per_class=8)
     acc = T.evaluate(model, x, y)
     assert acc["top1"] > 3 / len(CLASS_NAMES)
+
+
+def test_alias_and_module_name_are_the_same_layer():
+    model, spec = sh.load_model("vgg_mini")
+    x, y = T.heldout(seed=4, per_class=2)
+    x = spec.normalize(x)
+    sv = sh.fit_sevecs(model, (x, y), "fc1", progress=False, device="cpu")
+    a = sh.perturbation_study(model, (x, y), sv, "classifier.1", progress=False, device="cpu")
+    b = sh.perturbation_study(model, (x, y), sv, progress=False, device="cpu")
+    assert a.as_dict() == b.as_dict()
+    with torch.no_grad():
+        p0 = model(x).softmax(1).gather(1, y[:, None])[:, 0].double().numpy()
+    assert abs(a.baseline - p0).max() < 1e-6
+    with pytest.raises(ValueError, match="fitted at 'fc1'"):
+        sh.perturbation_study(model, (x, y), sv, "fc2", progress=False, device="cpu")
+    sv5 = sh.fit_sevecs(model, (x, y), "pool5", progress=False, device="cpu")
+    assert torch.equal(sh.guided_backprop(model, x[:2], y[:2], sevecs=sv5, mask_layer="features.18"),
+                       sh.guided_backprop(model, x[:2], y[:2], sevecs=sv5))
