@@ -627,7 +627,7 @@ def load_tensors(ds: Dataset, progress: bool = False) -> tuple[torch.Tensor, tor
 # ---------------------------------------------------------------------------------------
 
 def render(out: str | os.PathLike, part: str, *, split: str = "test", per_class: int = 10, n: int = 50,
-           seed: int = 0, image_size: int = 64) -> Path:
+           seed: int = 0, image_size: int = 64, progress: bool = True) -> Path:
     """Write a part of the world to ``out/part/split`` as PNGs: an ImageFolder tree for
     labelled parts; for scenes, images plus ``annotations.json`` with boxes and labels.
 
@@ -635,6 +635,7 @@ def render(out: str | os.PathLike, part: str, *, split: str = "test", per_class:
     is left on disk.
     """
     from PIL import Image
+    from tqdm.auto import tqdm
 
     if part not in DATASETS:
         raise ValueError(f"part must be one of {list(DATASETS)}, got {part!r}")
@@ -648,7 +649,7 @@ def render(out: str | os.PathLike, part: str, *, split: str = "test", per_class:
         if part == "scenes":
             ann = {"classes": list(CLASS_NAMES), "box_format": "x0 y0 x1 y1, half-open pixel coordinates",
                    "images": []}
-            for i in range(n):
+            for i in tqdm(range(n), disable=not progress, desc=f"render {part}"):
                 img, boxes, labels, _ = world.scene(i, split)
                 fname = f"scene_{i:05d}.png"
                 Image.fromarray(img).save(tmp / fname)
@@ -659,7 +660,7 @@ def render(out: str | os.PathLike, part: str, *, split: str = "test", per_class:
             ds = DATASETS[part](world, split, per_class)
             for c in ds.classes:
                 (tmp / c).mkdir()
-            for i in range(len(ds)):
+            for i in tqdm(range(len(ds)), disable=not progress, desc=f"render {part}"):
                 label, index = ds._label_index(i)
                 if part == "objects":
                     img = world.object_image(label, index, split)[0]
