@@ -16,7 +16,7 @@ import torch.nn as nn
 from tqdm.auto import tqdm
 
 from .features import as_loader, default_device, eval_on, n_batches
-from .pointing import PointingResult, generalized_pointing_game, pointing_game
+from .pointing import PointingResult, box_mask, generalized_pointing_game, pointing_game
 from .saliency import gradient_x_input, guided_backprop, saliency_map
 from .sevec import SemanticVectors
 
@@ -288,6 +288,20 @@ def scene_maps(model: nn.Module, scenes, sv_mask: SemanticVectors, *, methods: S
         for name in methods:
             maps[name].append(saliency_map(METHODS[name](model, x, t, sv_mask, rows), reduce))
     return {"maps": {k: torch.cat(v) for k, v in maps.items()}, "boxes": bx, "scene": si, "target": tg}
+
+
+def energy_inside(maps: dict, boxes) -> dict[str, float]:
+    """Per method, the mean share of each map's energy that lies inside its target's boxes.
+
+    The key ``"(uniform map)"`` is the same share for a flat map: the boxes' mean area.
+    """
+    out = {}
+    for name, mp in maps.items():
+        h, w = mp.shape[1:]
+        masks = torch.stack([box_mask(b, h, w) for b in boxes]).to(mp.dtype)
+        out[name] = float(((mp * masks).sum((1, 2)) / mp.sum((1, 2)).clamp(min=1e-12)).mean())
+        out["(uniform map)"] = float(masks.mean())
+    return out
 
 
 def pointing_results(maps: dict, boxes, energies) -> dict[str, PointingResult]:

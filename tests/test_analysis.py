@@ -100,3 +100,11 @@ def test_results_roundtrip_and_flat_numbers(tmp_path):
     assert X.flat_numbers(back) == {"a": 0.5, "b.0": 1, "b.1": None, "t.0": 2.0}
     with pytest.raises(ValueError, match="unknown profile"):
         X.setup("nope")
+
+
+def test_energy_inside_boxes():
+    m = torch.zeros(2, 4, 4)
+    m[0, 0, 0], m[0, 3, 3] = 3.0, 1.0   # 3/4 of the energy in the top-left box
+    m[1] = 1.0                          # uniform: the box's area, 4/16
+    out = A.energy_inside({"x": m}, [[(0, 0, 2, 2)], [(0, 0, 2, 2)]])
+    assert out["x"] == pytest.approx((0.75 + 0.25) / 2) and out["(uniform map)"] == pytest.approx(0.25)
