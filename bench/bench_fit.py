@@ -39,7 +39,7 @@ import resource, sys, torch, sevec_helpers as sh
 from sevec_helpers.world import ObjectsDataset
 model, spec = sh.load_model("vgg_mini")
 n = int(sys.argv[1])
-ds = ObjectsDataset(split="test", per_class=n, transform=lambda t: spec.normalize(t[None])[0])
+ds = ObjectsDataset(split="test", per_class=n, transform=spec.transform)
 loader = torch.utils.data.DataLoader(ds, batch_size=64)
 first = next(iter(loader))  # warm up allocators with one batch before the baseline
 with torch.inference_mode():

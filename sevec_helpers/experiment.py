@@ -71,21 +71,6 @@ class Setup:
         return [self.image(ds, int(i)) for i in idx]
 
 
-class _Normalized(Dataset):
-    """Wraps a [0, 1] tensor dataset and normalises with the model's mean and std."""
-
-    def __init__(self, base: Dataset, spec: ModelSpec):
-        self.base, self.spec = base, spec
-        self.classes = getattr(base, "classes", None)
-
-    def __len__(self):
-        return len(self.base)
-
-    def __getitem__(self, i):
-        x, y = self.base[i]
-        return self.spec.normalize(x[None])[0], y
-
-
 class Cached(Dataset):
     """Renders every item once and keeps the tensors: the chapters read datasets many times."""
 
@@ -109,32 +94,20 @@ def _world(per_class_fit=100, per_class_eval=50, per_concept_fit=60, per_concept
 
     model, spec = load_model("vgg_mini")
     train_w, hold_w = W.ConceptWorld(world_seed), W.ConceptWorld(holdout_seed)
-    norm = lambda ds: Cached(_Normalized(ds, spec))  # noqa: E731
+    t = spec.transform  # normalises the world's [0, 1] tensors with the model's mean and std
     sets = {}
     for kind, cls in (("textures", W.TexturesDataset), ("materials", W.MaterialsDataset),
                       ("colors", W.ColorsDataset)):
-        sets[kind] = (norm(cls(train_w, "train", per_concept_fit)), norm(cls(hold_w, "test", per_concept_eval)))
-    scenes_base = W.ScenesDataset(hold_w, "test", n_scenes)
-    scenes = Cached(_ScenesNormalized(scenes_base, spec))
+        sets[kind] = (Cached(cls(train_w, "train", per_concept_fit, transform=t)),
+                      Cached(cls(hold_w, "test", per_concept_eval, transform=t)))
+    scenes = Cached(W.ScenesDataset(hold_w, "test", n_scenes, transform=t))
     truth = W.ground_truth()
     return dict(model=model, spec=spec, classes=list(W.CLASS_NAMES),
-                class_fit=norm(W.ObjectsDataset(train_w, "train", per_class_fit)),
-                class_holdout=norm(W.ObjectsDataset(hold_w, "test", per_class_eval)), concept_sets=sets,
+                class_fit=Cached(W.ObjectsDataset(train_w, "train", per_class_fit, transform=t)),
+                class_holdout=Cached(W.ObjectsDataset(hold_w, "test", per_class_eval, transform=t)), concept_sets=sets,
                 scenes=scenes, truth=truth, superclass=[r["superclass"] for r in truth],
                 group=[r["group"] for r in truth],
-                grayscale_holdout=norm(W.ObjectsDataset(hold_w, "test", per_class_eval, grayscale=True)))
-
-
-class _ScenesNormalized(Dataset):
-    def __init__(self, base, spec):
-        self.base, self.spec, self.classes = base, spec, getattr(base, "classes", None)
-
-    def __len__(self):
-        return len(self.base)
-
-    def __getitem__(self, i):
-        x, t = self.base[i]
-        return self.spec.normalize(x[None])[0], t
+                grayscale_holdout=Cached(W.ObjectsDataset(hold_w, "test", per_class_eval, transform=t, grayscale=True)))
 
 
 PROFILES: dict[str, Callable[..., dict]] = {"world": _world}

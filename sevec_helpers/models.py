@@ -132,10 +132,13 @@ def _load_vgg_mini(weights):
     elif weights is not None and weights is not False:
         state = load_state_dict(weights)
         model.load_state_dict(state)
-    spec = ModelSpec(name="vgg_mini", aliases=infer_vgg_style_aliases(model), transform=None,
+    from torchvision.transforms import Normalize
+
+    mean, std = tuple(meta.get("mean", (0.5, 0.5, 0.5))), tuple(meta.get("std", (0.25, 0.25, 0.25)))
+    # ConceptWorld datasets yield [0, 1] tensors: the transform only normalises them
+    spec = ModelSpec(name="vgg_mini", aliases=infer_vgg_style_aliases(model), transform=Normalize(mean, std),
                      categories=categories, weights_present=present, input_size=model.config["image_size"],
-                     mean=tuple(meta.get("mean", (0.5, 0.5, 0.5))), std=tuple(meta.get("std", (0.25, 0.25, 0.25))),
-                     meta=meta)
+                     mean=mean, std=std, meta=meta)
     return model, spec
 
 

@@ -17,7 +17,7 @@ SCRIPT = textwrap.dedent("""
     from sevec_helpers.world import ObjectsDataset
     dist.init_process_group("gloo")
     model, spec = sh.load_model("vgg_mini")
-    ds = ObjectsDataset(split="test", per_class=3, transform=lambda t: spec.normalize(t[None])[0])
+    ds = ObjectsDataset(split="test", per_class=3, transform=spec.transform)
     sv = fit_sevecs_distributed(model, ds, "fc1", batch_size=8, device="cpu")
     if dist.get_rank() == 0:
         sv.save(sys.argv[1])
@@ -42,7 +42,7 @@ def test_torchrun_two_processes_equal_one(tmp_path):
     from sevec_helpers.world import ObjectsDataset
 
     model, spec = sh.load_model("vgg_mini")
-    ds = ObjectsDataset(split="test", per_class=3, transform=lambda t: spec.normalize(t[None])[0])
+    ds = ObjectsDataset(split="test", per_class=3, transform=spec.transform)
     one = sh.fit_sevecs(model, ds, "fc1", batch_size=8, device="cpu", progress=False)
     assert torch.equal(dist_sv.counts, one.counts)
     assert torch.allclose(dist_sv.vectors, one.vectors, atol=1e-6)
