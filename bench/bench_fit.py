@@ -29,7 +29,7 @@ def time_ratio(layer: str) -> None:
                 model(xb)
 
     def fit():
-        sh.fit_sevecs(model, (x, y), layer, batch_size=64, progress=False, device="cpu")
+        sh.fit_sevecs(model, (x, y), layer, batch_size=64, progress=False)
 
     report(f"fit_sevecs @ {layer} / plain forward ({len(x)} images)", best_of(fit), best_of(plain), "<= 1.05")
 
@@ -45,7 +45,7 @@ first = next(iter(loader))  # warm up allocators with one batch before the basel
 with torch.inference_mode():
     model(first[0])
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-sh.fit_sevecs(model, loader, "pool5", progress=False, device="cpu")
+sh.fit_sevecs(model, loader, "pool5", progress=False)
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(peak - base, peak)
 """

@@ -1,24 +1,59 @@
-"""Measurements the chapters report: retrieval precision, accuracy per class, clustering
-scores, correlations, agreement with ground truth, and saliency over scenes.
+"""Measurements the chapters report: intervals, retrieval precision, clustering, correlations,
+agreement with ground truth, and saliency over scenes.
 
-Each function takes plain tensors or datasets and returns plain numbers or arrays, so the
-notebooks only call and display.
+Each function takes plain tensors or datasets and returns plain numbers, arrays or small
+dataclasses; the verdicts on them are in :mod:`sevec_helpers.claims`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable, Sequence
+import warnings
+from typing import Sequence
 
 import numpy as np
 import torch
-import torch.nn as nn
-from tqdm.auto import tqdm
 
-from .features import as_loader, default_device, eval_on, n_batches
-from .pointing import PointingResult, box_mask, generalized_pointing_game, pointing_game
-from .saliency import gradient_x_input, guided_backprop, saliency_map
 from .sevec import SemanticVectors
+
+N_BOOT = 2000
+
+# ---------------------------------------------------------------------------------------
+# uncertainty
+# ---------------------------------------------------------------------------------------
+
+
+def bootstrap_mean(values, groups=None, n_boot: int = N_BOOT, seed: int = 0) -> tuple:
+    """Mean of ``values`` with a 95% percentile bootstrap interval.
+
+    With ``groups`` (one id per value) the independent unit is the group (scenes, classes):
+    groups are resampled whole and the mean is pooled over their values (a cluster
+    bootstrap), so the estimate is the plain mean of all values. ``values`` may be (N,) or
+    (N, E): then each column gets its interval (arrays returned).
+    """
+    v = np.asarray(values, float)
+    if v.shape[0] == 0:
+        raise ValueError("no values to bootstrap")
+    g = np.arange(v.shape[0]) if groups is None else np.asarray(groups)
+    if len(g) != v.shape[0]:
+        raise ValueError(f"got {v.shape[0]} values but {len(g)} group ids")
+    ids, inv = np.unique(g, return_inverse=True)
+    sums = np.zeros((len(ids),) + v.shape[1:])
+    np.add.at(sums, inv, v)
+    counts = np.bincount(inv, minlength=len(ids)).astype(float)
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(ids), size=(n_boot, len(ids)))
+    shape = (n_boot,) + (1,) * (v.ndim - 1)
+    boots = sums[idx].sum(1) / counts[idx].sum(1).reshape(shape)
+    m, lo, hi = v.mean(0), np.percentile(boots, 2.5, axis=0), np.percentile(boots, 97.5, axis=0)
+    if v.ndim == 1:
+        return float(m), float(lo), float(hi)
+    return m, lo, hi
+
+
+def sem(values) -> float:
+    v = np.asarray(values, float)
+    return float(np.std(v, ddof=1) / np.sqrt(len(v))) if len(v) > 1 else float("nan")
+
 
 # ---------------------------------------------------------------------------------------
 # Eq. 3 on a toy: the closed form against brute force
@@ -50,50 +85,18 @@ def eq3_gradient_ascent(patterns: torch.Tensor, steps: int = 500, lr: float = 2e
     return v.detach()
 
 
-# ---------------------------------------------------------------------------------------
-# classification accuracy
-# ---------------------------------------------------------------------------------------
-
-
-@torch.no_grad()
-def predict(model: nn.Module, data, *, batch_size: int = 128, device=None, progress: bool = False):
-    """(top-5 predictions (N, 5), labels (N,), probabilities of the label (N,))."""
-    dev = torch.device(device) if device is not None else default_device()
-    tops, ys, probs = [], [], []
-    with eval_on(model, dev), torch.inference_mode():
-        for x, y in tqdm(as_loader(data, batch_size), total=n_batches(data, batch_size), disable=not progress,
-                         desc="predict"):
-            out = model(x.to(dev)).float()
-            tops.append(out.topk(min(5, out.shape[1]), dim=1).indices.cpu())
-            if y is not None:
-                ys.append(y.cpu())
-                probs.append(torch.softmax(out, 1).gather(1, y.to(dev)[:, None])[:, 0].cpu())
-    return torch.cat(tops), (torch.cat(ys) if ys else None), (torch.cat(probs) if probs else None)
-
-
-@dataclass
-class Accuracy:
-    top1: float
-    top5: float
-    per_class_top1: np.ndarray
-    per_class_top5: np.ndarray
-    predictions: torch.Tensor  # (N,) top-1
-
-    def as_dict(self):
-        return {"top1": self.top1, "top5": self.top5, "per_class_top1": self.per_class_top1.tolist(),
-                "per_class_top5": self.per_class_top5.tolist()}
-
-
-def accuracy(model: nn.Module, data, num_classes: int, **kw) -> Accuracy:
-    """Top-1 / top-5 accuracy overall and per class on labelled ``data``."""
-    top, y, _ = predict(model, data, **kw)
-    if y is None:
-        raise ValueError("accuracy needs labelled data")
-    t1 = top[:, 0] == y
-    t5 = (top == y[:, None]).any(1)
-    per1 = np.array([t1[y == c].float().mean().item() if (y == c).any() else np.nan for c in range(num_classes)])
-    per5 = np.array([t5[y == c].float().mean().item() if (y == c).any() else np.nan for c in range(num_classes)])
-    return Accuracy(t1.float().mean().item(), t5.float().mean().item(), per1, per5, top[:, 0])
+def eq3_toy(n: int = 200, d: int = 60, seed: int = 0) -> dict:
+    """Eq. 3 on planted patterns (three facets of one concept, 8% noise): the objective at the
+    closed form A/|A|, after gradient ascent, at the best of 20,000 random non-negative
+    directions, and at the mean of the raw (un-normalised) patterns."""
+    g = torch.Generator().manual_seed(seed)
+    facets = torch.rand(3, d, generator=g) < 0.35
+    patterns = (facets[torch.randint(0, 3, (n,), generator=g)] ^ (torch.rand(n, d, generator=g) < 0.08)).long()
+    a = patterns.double()
+    closed = eq3_objective((a / a.norm(dim=1, keepdim=True).clamp(min=1e-12)).sum(0), patterns).item()
+    return {"closed_form": closed, "gradient_ascent": eq3_objective(eq3_gradient_ascent(patterns), patterns).item(),
+            "best_random": eq3_objective(torch.randn(20000, d, generator=g).abs(), patterns).max().item(),
+            "mean_raw": eq3_objective(a.mean(0), patterns).item(), "n": n, "d": d}
 
 
 # ---------------------------------------------------------------------------------------
@@ -101,32 +104,39 @@ def accuracy(model: nn.Module, data, num_classes: int, **kw) -> Accuracy:
 # ---------------------------------------------------------------------------------------
 
 
-def precision_at_k(sv: SemanticVectors, features: torch.Tensor, labels: torch.Tensor, k: int = 8,
-                   relevant: Sequence[set] | None = None) -> np.ndarray:
-    """Per concept, the fraction of its top-k retrieved images that are relevant.
+def relevance_matrix(labels: torch.Tensor, n_concepts: int, relevant: Sequence[set] | None = None,
+                     image_truth: Sequence[dict] | None = None, key: str = "", names: Sequence[str] = ()) -> np.ndarray:
+    """(N, K) bool: is image n relevant to concept k?
 
-    By default an image is relevant to concept c when its label is c (classes). With
-    ``relevant`` (one set of labels per concept), an image is relevant when its label is in
-    the concept's set: e.g. a texture retrieves class images whose class carries it.
-    """
-    idx = sv.retrieve(features, k=k)
-    lab = labels[idx]  # (K, k)
-    out = np.zeros(len(sv))
-    for c in range(len(sv)):
-        good = {c} if relevant is None else relevant[c]
-        out[c] = np.mean([int(v) in good for v in lab[c].tolist()])
-    return out
+    Default: its label is k (classes). ``relevant``: one set of labels per concept (a class
+    carries the concept). ``image_truth`` with ``key`` and ``names``: the concepts each image
+    really shows (per-image ground truth)."""
+    y = np.asarray(labels)
+    if image_truth is not None:
+        return np.array([[nm in set(t[key]) for nm in names] for t in image_truth], dtype=bool)
+    if relevant is None:
+        return y[:, None] == np.arange(n_concepts)[None, :]
+    return np.array([[int(v) in s for s in relevant] for v in y], dtype=bool)
+
+
+def precision_at_k(sv: SemanticVectors, features: torch.Tensor, relevant: np.ndarray, k: int = 8) -> np.ndarray:
+    """Per concept, the share of its top-k retrieved images that are relevant (``relevant``:
+    an (N, K) bool matrix from :func:`relevance_matrix`)."""
+    rel = np.asarray(relevant, bool)
+    if rel.shape != (features.shape[0], len(sv)):
+        raise ValueError(f"relevant must be (N, K) = ({features.shape[0]}, {len(sv)}), got {rel.shape}")
+    idx = sv.retrieve(features, k=k).numpy()  # (K, k)
+    return rel[idx, np.arange(len(sv))[:, None]].mean(1)
+
+
+def chance_precision(relevant: np.ndarray) -> np.ndarray:
+    """Precision of a random retrieval per concept: the share of relevant images in the pool."""
+    return np.asarray(relevant, bool).mean(0)
 
 
 def truth_sets(truth: Sequence[dict], key: str, names: Sequence[str]) -> list[set]:
     """For each concept name, the set of class indices whose ground truth ``key`` lists it."""
     return [{r["index"] for r in truth if n in r[key]} for n in names]
-
-
-def chance_precision(relevant: Sequence[set], labels: torch.Tensor) -> np.ndarray:
-    """Precision of a random retrieval: the share of relevant images in the pool."""
-    lab = labels.tolist()
-    return np.array([np.mean([v in s for v in lab]) for s in relevant])
 
 
 # ---------------------------------------------------------------------------------------
@@ -137,8 +147,6 @@ def chance_precision(relevant: Sequence[set], labels: torch.Tensor) -> np.ndarra
 def tsne_2d(vectors: torch.Tensor, seed: int = 0, perplexity: float | None = None) -> np.ndarray:
     """2-D t-SNE (cosine metric) of concept vectors; with fewer than 5 concepts, or vectors so
     alike that t-SNE is undefined, the first two principal components instead (with a warning)."""
-    import warnings
-
     from sklearn.decomposition import PCA
     from sklearn.manifold import TSNE
 
@@ -167,7 +175,7 @@ def tsne_2d(vectors: torch.Tensor, seed: int = 0, perplexity: float | None = Non
 
 def cluster_scores(vectors: torch.Tensor, groups: Sequence, n_perm: int = 500, seed: int = 0) -> dict:
     """How well SeVecs cluster by ``groups``: cosine silhouette, and the share of concepts
-    whose nearest other SeVec is in the same group, each with a label-permutation baseline."""
+    whose nearest other SeVec is in the same group, each with a label-permutation test."""
     from sklearn.metrics import silhouette_score
 
     x = vectors.double().numpy()
@@ -193,11 +201,9 @@ def cluster_scores(vectors: torch.Tensor, groups: Sequence, n_perm: int = 500, s
 
 
 def count_facets(binary_features: torch.Tensor, distance_threshold: float = 0.5, min_share: float = 0.05) -> dict:
-    """Cosine-distance agglomerative clustering of one concept's binarised features.
-
-    Returns the number of clusters holding at least ``min_share`` of the samples and the
-    share of the largest ("dominant") cluster.
-    """
+    """Cosine-distance agglomerative clustering (average linkage) of one concept's binarised
+    features: the number of clusters holding at least ``min_share`` of the samples, and the
+    share of the largest ("dominant") cluster."""
     from sklearn.cluster import AgglomerativeClustering
 
     x = binary_features.double().numpy()
@@ -210,14 +216,16 @@ def count_facets(binary_features: torch.Tensor, distance_threshold: float = 0.5,
     return {"n_facets": int(np.sum(counts >= min_share)), "dominant_share": float(counts.max())}
 
 
-def pearson(x, y) -> dict:
-    from scipy.stats import pearsonr
+def correlation(x, y, method: str = "pearson") -> dict:
+    """Pearson's r or Spearman's rho with its two-sided p-value; r and p are None when undefined
+    (fewer than 3 finite pairs, or a constant variable)."""
+    from scipy.stats import pearsonr, spearmanr
 
     x, y = np.asarray(x, float), np.asarray(y, float)
     ok = np.isfinite(x) & np.isfinite(y)
     if ok.sum() < 3 or np.std(x[ok]) == 0 or np.std(y[ok]) == 0:
-        return {"r": float("nan"), "p": float("nan"), "n": int(ok.sum())}
-    r, p = pearsonr(x[ok], y[ok])
+        return {"r": None, "p": None, "n": int(ok.sum())}
+    r, p = (pearsonr if method == "pearson" else spearmanr)(x[ok], y[ok])
     return {"r": float(r), "p": float(p), "n": int(ok.sum())}
 
 
@@ -226,97 +234,38 @@ def pearson(x, y) -> dict:
 # ---------------------------------------------------------------------------------------
 
 
-def top_agreement(relevance: torch.Tensor, truth: Sequence[set], names: Sequence[str]) -> dict:
+def top_agreement(relevance: torch.Tensor, truth: Sequence[set], names: Sequence[str], seed: int = 0) -> dict:
     """Rows are classes, columns concepts. For each class with a non-empty truth set, is its
-    most relevant concept in the set? Returns the fraction, the count, and the chance rate."""
-    hits, n, chance = [], 0, []
+    most relevant concept in the set? The share with a 95% bootstrap interval over classes,
+    the count, the chance rate, and each class's top concept."""
     top = relevance.argmax(1).tolist()
+    hits, chance = [], []
     for c, good in enumerate(truth):
-        if not good:
-            continue
-        n += 1
-        hits.append(names[top[c]] in good)
-        chance.append(len(good) / len(names))
-    return {"agreement": float(np.mean(hits)) if hits else float("nan"), "n_classes": n,
-            "chance": float(np.mean(chance)) if chance else float("nan"),
-            "top": [names[t] for t in top]}
-
-
-# ---------------------------------------------------------------------------------------
-# saliency on scenes and the pointing game
-# ---------------------------------------------------------------------------------------
-
-METHODS: dict[str, Callable] = {
-    "GuidedBP": lambda m, x, t, sv, rows=None: guided_backprop(m, x, t),
-    "Semantic GuidedBP": lambda m, x, t, sv, rows=None: guided_backprop(m, x, t, sevecs=sv, concepts=rows),
-    "Gradient*Input": lambda m, x, t, sv, rows=None: gradient_x_input(m, x, t),
-    "Semantic Gradient*Input": lambda m, x, t, sv, rows=None: gradient_x_input(m, x, t, sevecs=sv, concepts=rows),
-}
-
-
-def scene_targets(scenes) -> tuple[list[int], list[int], list[list[tuple]]]:
-    """Flatten scenes into (scene index, target class, that class's boxes) triples."""
-    si, tg, bx = [], [], []
-    for i in range(len(scenes)):
-        _, t = scenes[i]
-        labels = t["labels"].tolist()
-        boxes = t["boxes"].tolist()
-        for c in sorted(set(labels)):
-            si.append(i)
-            tg.append(c)
-            bx.append([tuple(b) for b, lab in zip(boxes, labels) if lab == c])
-    return si, tg, bx
-
-
-def scene_maps(model: nn.Module, scenes, sv_mask: SemanticVectors, *, methods: Sequence[str] | None = None,
-               batch_size: int = 32, reduce: str = "abs_sum", progress: bool = False,
-               concept_of: dict[int, int] | None = None) -> dict:
-    """Saliency maps for every (scene, object class) pair, for each method.
-
-    ``concept_of`` maps a target class to its SeVec row when the rows are not the classes.
-
-    Returns {"maps": {method: (P, H, W)}, "boxes": [...], "scene": [...], "target": [...]}.
-    """
-    methods = list(methods or METHODS)
-    si, tg, bx = scene_targets(scenes)
-    images = torch.stack([scenes[i][0] for i in range(len(scenes))])
-    maps = {m: [] for m in methods}
-    for s in tqdm(range(0, len(si), batch_size), disable=not progress, desc="saliency"):
-        x = images[si[s : s + batch_size]]
-        t = torch.tensor(tg[s : s + batch_size])
-        rows = None if concept_of is None else torch.tensor([concept_of[int(c)] for c in t])
-        for name in methods:
-            maps[name].append(saliency_map(METHODS[name](model, x, t, sv_mask, rows), reduce))
-    return {"maps": {k: torch.cat(v) for k, v in maps.items()}, "boxes": bx, "scene": si, "target": tg}
-
-
-def energy_inside(maps: dict, boxes) -> dict[str, float]:
-    """Per method, the mean share of each map's energy that lies inside its target's boxes.
-
-    The key ``"(uniform map)"`` is the same share for a flat map: the boxes' mean area.
-    """
-    out = {}
-    for name, mp in maps.items():
-        h, w = mp.shape[1:]
-        masks = torch.stack([box_mask(b, h, w) for b in boxes]).to(mp.dtype)
-        out[name] = float(((mp * masks).sum((1, 2)) / mp.sum((1, 2)).clamp(min=1e-12)).mean())
-        out["(uniform map)"] = float(masks.mean())
+        if good:
+            hits.append(names[top[c]] in good)
+            chance.append(len(good) / len(names))
+    out = {"n_classes": len(hits), "top": [names[t] for t in top]}
+    if hits:
+        out.update(zip(("agreement", "low", "high"), bootstrap_mean(hits, seed=seed)))
+        out["chance"] = float(np.mean(chance))
     return out
 
 
-def pointing_results(maps: dict, boxes, energies) -> dict[str, PointingResult]:
-    return {name: generalized_pointing_game(m, boxes, energies) for name, m in maps.items()}
-
-
-def classic_pointing(maps: dict, boxes, tolerance: float) -> dict[str, float]:
-    return {name: float(pointing_game(m, boxes, tolerance).accuracy[0]) for name, m in maps.items()}
-
-
-def paired_improvement(a: PointingResult, b: PointingResult, n_boot: int = 1000, seed: int = 0) -> dict:
-    """Accuracy of ``a`` minus ``b`` per energy, on the same images, with a bootstrap 95% interval."""
-    diff = a.per_image.astype(float) - b.per_image.astype(float)
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(diff), size=(n_boot, len(diff)))
-    boots = diff[idx].mean(1)
-    return {"energies": a.energies.tolist(), "improvement": diff.mean(0).tolist(),
-            "low": np.percentile(boots, 2.5, axis=0).tolist(), "high": np.percentile(boots, 97.5, axis=0).tolist()}
+def explanation_agreement(sv: SemanticVectors, features: torch.Tensor, image_truth: Sequence[dict], key: str,
+                          keep: np.ndarray, seed: int = 0) -> dict:
+    """Table 3 graded per image: for the images ``keep`` (e.g. correctly classified) that show
+    some ``key`` concept, is the concept whose SeVec is closest to the image's binarised
+    features one it shows? Share right (95% interval over images) and chance."""
+    ex = sv.explain(features, top=1)
+    right, chance, idx = [], [], []
+    for i in np.flatnonzero(keep):
+        truth = set(image_truth[i][key]) & set(sv.names)
+        if truth:
+            right.append(ex.names[i][0] in truth)
+            chance.append(len(truth) / len(sv))
+            idx.append(int(i))
+    out = {"n": len(right), "images": idx, "named": [ex.names[i][0] for i in idx]}
+    if right:
+        out.update(zip(("right", "low", "high"), bootstrap_mean(right, seed=seed)))
+        out["chance"] = float(np.mean(chance))
+    return out

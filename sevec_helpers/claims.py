@@ -86,8 +86,8 @@ def _finite(*vals) -> bool:
                for v in vals)
 
 
-def _ci(lo, hi) -> str:
-    return f"[{lo:+.3f}, {hi:+.3f}]"
+def _ci(lo, hi, signed: bool = False) -> str:
+    return f"[{lo:+.3f}, {hi:+.3f}]" if signed else f"[{lo:.3f}, {hi:.3f}]"
 
 
 def untestable(id: str, claim: str, paper: str, why: str) -> Verdict:
@@ -396,20 +396,20 @@ def discriminative(method: str, effect: tuple, other: tuple | None, permuted: tu
     """
     m, lo, hi = effect
     nums = {"effect": m, "effect_low": lo, "effect_high": hi}
-    parts = [f"energy in the target box {m:+.3f} {_ci(lo, hi)}"]
+    parts = [f"energy in the target box {m:+.3f} {_ci(lo, hi, True)}"]
     problems = []
     if other is None:
         problems.append("no scene has a second object to take the mask from")
     else:
         nums.update(other=other[0], other_low=other[1], other_high=other[2])
-        parts.append(f"other object's mask {other[0]:+.3f} {_ci(other[1], other[2])}")
+        parts.append(f"other object's mask {other[0]:+.3f} {_ci(other[1], other[2], True)}")
         if not other[2] < 0:
             problems.append("another object's mask does not lower the energy in the target box")
     if permuted is None:
         problems.append("the permuted control was not run")
     else:
         nums.update(permuted=permuted[0], permuted_low=permuted[1], permuted_high=permuted[2])
-        parts.append(f"permuted mask {permuted[0]:+.3f} {_ci(permuted[1], permuted[2])}")
+        parts.append(f"permuted mask {permuted[0]:+.3f} {_ci(permuted[1], permuted[2], True)}")
         if not permuted[1] <= 0 <= permuted[2]:
             problems.append("a permuted mask of the same size also changes it")
     if lo > 0 and not problems:

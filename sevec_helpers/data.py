@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 import torch
-from torch.utils.data import Dataset, default_collate
+from torch.utils.data import Dataset
+
+from .features import skip_none_collate  # noqa: F401  (re-exported: the collate for these datasets)
 
 IMG_EXT = (".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".webp", ".tif", ".tiff")
 
@@ -41,19 +43,15 @@ def load_rgb(path):
         return im.convert("RGB")
 
 
-def skip_none_collate(batch):
-    """Collate that drops the items a dataset could not read (returned as None)."""
-    batch = [b for b in batch if b is not None]
-    return default_collate(batch) if batch else None
-
-
 class _SafeImages(Dataset):
     """Base: (path, label) samples; unreadable images are skipped (None) and listed in ``skipped``."""
 
-    def __init__(self, samples: list[tuple[str, int]], classes: list[str], transform: Callable | None):
+    def __init__(self, samples: list[tuple[str, int]], classes: list[str], transform: Callable | None,
+                 concept_kind: str = ""):
         self.samples = samples
         self.classes = classes
         self.transform = transform
+        self.concept_kind = concept_kind  # "classes", "textures", ... (recorded on the SeVecs fitted here)
         self.skipped: list[str] = []
 
     def __len__(self):
@@ -62,6 +60,21 @@ class _SafeImages(Dataset):
     @property
     def targets(self) -> list[int]:
         return [y for _, y in self.samples]
+
+    def fingerprint(self) -> dict:
+        """What identifies this data for a cache: the files (path, size, mtime), labels, transform."""
+        import hashlib
+
+        h = hashlib.sha256()
+        for path, y in self.samples:
+            try:
+                st = Path(path).stat()
+                h.update(f"{path}|{y}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+            except OSError:
+                h.update(f"{path}|{y}|missing\n".encode())
+        return {"type": type(self).__name__, "files": h.hexdigest()[:16], "n": len(self.samples),
+                "classes": len(self.classes), "transform": repr(self.transform),
+                "target": getattr(self, "target", "label")}
 
     def _read(self, path):
         try:
@@ -87,7 +100,7 @@ class ImageFolderCapped(_SafeImages):
     """
 
     def __init__(self, root, transform=None, per_class: int | None = None, classes: Sequence[str] | None = None,
-                 label_map: dict[str, int] | None = None, what: str = "image folder"):
+                 label_map: dict[str, int] | None = None, what: str = "image folder", concept_kind: str = ""):
         root = _need_dir(root, what, "Expected one sub-folder of images per class.")
         found = sorted(d.name for d in root.iterdir() if d.is_dir())
         classes = list(classes) if classes is not None else found
@@ -104,7 +117,7 @@ class ImageFolderCapped(_SafeImages):
             samples += [(str(f), label) for f in files]
         if not samples:
             raise FileNotFoundError(f"{what} {root}: no images with extensions {IMG_EXT}")
-        super().__init__(samples, classes, transform)
+        super().__init__(samples, classes, transform, concept_kind)
         self.root = root
 
 
@@ -229,7 +242,7 @@ class ImageNetVal(_SafeImages):
                 break
         if not samples:
             raise FileNotFoundError(f"ImageNet val: none of the annotated images were found in {root}")
-        super().__init__(samples, list(synsets), transform)
+        super().__init__(samples, list(synsets), transform, "classes")
         self.target, self.resize, self.crop, self.index = target, resize, crop, index
 
     def __getitem__(self, i):
@@ -271,19 +284,19 @@ def dtd(root, split: str = "train", partition: int = 1, transform=None) -> _Safe
     for line in listing.read_text().split():
         c = line.split("/")[0]
         samples.append((str(base / "images" / line), idx[c]))
-    return _SafeImages(samples, classes, transform)
+    return _SafeImages(samples, classes, transform, "textures")
 
 
 def fmd(root, transform=None, per_class: int | None = None) -> ImageFolderCapped:
     """Flickr Material Database: ``root/image/<material>/*.jpg`` (the ``mask/`` folder is ignored)."""
     root = _need_dir(root, "FMD", "Expected the extracted FMD folder with image/ and mask/.")
     return ImageFolderCapped(root / "image" if (root / "image").is_dir() else root, transform, per_class,
-                             what="FMD images")
+                             what="FMD images", concept_kind="materials")
 
 
 def colors(root, transform=None, per_class: int | None = None) -> ImageFolderCapped:
     """A colour-name set laid out as class folders (``root/<colour>/*``), e.g. Google-512."""
-    return ImageFolderCapped(root, transform, per_class, what="colour set")
+    return ImageFolderCapped(root, transform, per_class, what="colour set", concept_kind="colors")
 
 
 IMAGENETTE_SYNSETS = ("n01440764", "n02102040", "n02979186", "n03000684", "n03028079", "n03394916", "n03417042",
@@ -307,7 +320,7 @@ def imagenette(root, split: str = "train", transform=None, per_class: int | None
         raise ValueError(f"Imagenette split must be 'train' or 'val', got {split!r}")
     lm = {s: list(imagenet_synsets).index(s) for s in IMAGENETTE_SYNSETS} if imagenet_synsets else None
     return ImageFolderCapped(base / split, transform, per_class, classes=IMAGENETTE_SYNSETS, label_map=lm,
-                             what="Imagenette")
+                             what="Imagenette", concept_kind="classes")
 
 
 class VOCScenes(_SafeImages):
@@ -332,7 +345,7 @@ class VOCScenes(_SafeImages):
             if objs:
                 samples.append((str(base / "JPEGImages" / fname), cmap[objs[0][0]]))
                 self.objects.append((objs, wh))
-        super().__init__(samples, names, transform)
+        super().__init__(samples, names, transform, "classes")
         self.cmap, self.resize, self.crop = cmap, resize, crop
 
     def __getitem__(self, i):
@@ -386,84 +399,24 @@ class PairedScenes(Dataset):
         return self.to_tensor(out), {"boxes": boxes, "labels": torch.tensor([a[1], b[1]])}
 
 
-# ---------------------------------------------------------------------------------------
-# real-data profiles for the chapters (see params/imagenet.yaml, params/imagenette.yaml)
-# ---------------------------------------------------------------------------------------
+class Cached(Dataset):
+    """Reads every item once and keeps it in memory: the chapters read their datasets many times."""
 
+    def __init__(self, base: Dataset):
+        self.base = base
+        self.classes = getattr(base, "classes", None)
+        self.concept_kind = getattr(base, "concept_kind", "")
+        self._items: list = [None] * len(base)
 
-def _concept_sets(dtd_root, fmd_root, colors_root, transform, per_concept_fit) -> dict:
-    """kind -> (fit set, hold-out set) for the low-level concept data sets that were given.
-    DTD has a validation split; FMD and colour sets have none, so one set serves both roles."""
-    sets = {}
-    if dtd_root is not None:
-        sets["textures"] = (dtd(dtd_root, "train", 1, transform), dtd(dtd_root, "val", 1, transform))
-    if fmd_root is not None:
-        sets["materials"] = (fmd(fmd_root, transform, per_concept_fit),) * 2
-    if colors_root is not None:
-        sets["colors"] = (colors(colors_root, transform, per_concept_fit),) * 2
-    return sets
+    def __len__(self):
+        return len(self.base)
 
+    def __getitem__(self, i):
+        if self._items[i] is None:
+            self._items[i] = self.base[i]
+        return self._items[i]
 
-def _imagenet_profile(model="vgg16", weights="DEFAULT", imagenet_train=None, imagenet_val=None, val_annotations=None,
-                      synset_mapping=None, dtd_root=None, fmd_root=None, colors_root=None, per_class_fit=100,
-                      per_class_eval=50, per_concept_fit=60, n_scenes=2000, **_):
-    from .experiment import Cached
-    from .models import load_model
-
-    # check every path before anything heavy (or a weights download) starts
-    train_dir = _need_dir(imagenet_train, "ImageNet train", "Set imagenet_train to the folder of synset folders.")
-    _need_dir(imagenet_val, "ImageNet val", "Set imagenet_val to the folder of ILSVRC2012_val_*.JPEG files.")
-    # class i is synset i and model output i: the standard ImageNet order (sorted synsets)
-    if synset_mapping is not None:
-        synsets, _ = read_synset_mapping(synset_mapping)
-    else:
-        synsets = sorted(d.name for d in train_dir.iterdir() if d.is_dir())
-    m, spec = load_model(model, weights=weights)
-    t = spec.transform
-    sets = _concept_sets(dtd_root, fmd_root, colors_root, t, per_concept_fit)
-    from torchvision import transforms as T
-
-    gray_t = T.Compose([T.Grayscale(num_output_channels=3), t])  # the paper's colour ablation
-    return dict(model=m, spec=spec, classes=list(spec.categories)[: len(synsets)],
-                class_fit=ImageFolderCapped(imagenet_train, t, per_class_fit, classes=synsets, what="ImageNet train"),
-                class_holdout=ImageNetVal(imagenet_val, val_annotations, synsets, t, "label", per_class_eval),
-                concept_sets=sets,
-                scenes=Cached(ImageNetVal(imagenet_val, val_annotations, synsets, t, "boxes", limit=n_scenes)),
-                truth=None, superclass=None, group=None,
-                grayscale_holdout=ImageNetVal(imagenet_val, val_annotations, synsets, gray_t, "label", per_class_eval))
-
-
-def _imagenette_profile(model="vgg16", weights="DEFAULT", imagenette_root=None, size="320px", per_class_fit=100,
-                        per_class_eval=50, n_scenes=500, dtd_root=None, fmd_root=None, colors_root=None,
-                        per_concept_fit=60, **_):
-    """Imagenette (10 ImageNet classes) with an ImageNet model restricted to those 10 outputs;
-    scenes are pairs of val images side by side. Fits a free Colab GPU."""
-    from torchvision import transforms as T
-
-    from .experiment import Cached
-    from .models import load_model, restrict_outputs
-
-    root = _need_dir(imagenette_root, "Imagenette", "Set imagenette_root to the extracted imagenette2 archive.")
-    base, spec = load_model(model, weights=weights)
-    idx = [list(spec.categories).index(c) for c in IMAGENETTE_CLASSES]
-    m, spec = restrict_outputs(base, spec, idx)
-    t = spec.transform
-    fit = imagenette(root, "train", t, per_class_fit, size=size)
-    hold = imagenette(root, "val", t, per_class_eval, size=size)
-    gray = imagenette(root, "val", T.Compose([T.Grayscale(num_output_channels=3), t]), per_class_eval, size=size)
-    plain = imagenette(root, "val", None, per_class_eval, size=size)
-    to_t = T.Compose([T.ToTensor(), T.Normalize(spec.mean, spec.std)])
-    sets = _concept_sets(dtd_root, fmd_root, colors_root, t, per_concept_fit)
-    return dict(model=m, spec=spec, classes=list(IMAGENETTE_CLASSES), class_fit=fit, class_holdout=hold,
-                concept_sets=sets, scenes=Cached(PairedScenes(plain, n_scenes, to_t, spec.input_size)), truth=None,
-                superclass=None, group=None, grayscale_holdout=gray)
-
-
-def _register():
-    from .experiment import register_profile
-
-    register_profile("imagenet", _imagenet_profile)
-    register_profile("imagenette", _imagenette_profile)
-
-
-_register()
+    def __getattr__(self, name):  # attributes of the wrapped dataset (fingerprint, attributes, ...)
+        if name.startswith("_") or name == "base":
+            raise AttributeError(name)
+        return getattr(self.base, name)

@@ -1,7 +1,9 @@
-"""Taps on named layers and streaming feature extraction.
+"""Taps on named layers, input checks, and streaming feature extraction.
 
-Every hook here is installed inside a context manager and removed on every path, errors
-included. Captured activations are cloned, so a later in-place operation of the network
+Functions here never move the user's model: they run where it lives (the device of its
+parameters), and the inputs are moved there, as in Captum and scikit-learn. Every hook
+is installed inside a context manager and removed on every path, errors included.
+Captured activations are cloned, so a later in-place operation of the network
 (torchvision's VGG uses ``ReLU(inplace=True)``) cannot change what was read.
 """
 
@@ -10,22 +12,32 @@ from __future__ import annotations
 import contextlib
 import warnings
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
+import numpy as np
 import torch
 import torch.nn as nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, default_collate
 from tqdm.auto import tqdm
 
 from .layers import LayerRef, resolve_layer
+
+INFO_ATTR = "_sevec_info"  # what load_model knows of a model: name, input mean/std/size, categories
 
 
 class _StopForward(Exception):
     """Raised inside a hook to end a forward pass once the tapped layer has been read."""
 
 
+class Features(NamedTuple):
+    """Activations of one layer: ``values`` (N, D) float32 on the CPU, ``labels`` (N,) or None."""
+
+    values: torch.Tensor
+    labels: torch.Tensor | None
+
+
 def default_device() -> torch.device:
-    """cuda if present, then Apple's mps, then cpu."""
+    """cuda if present, then Apple's mps, then cpu (for callers that place a model themselves)."""
     if torch.cuda.is_available():
         return torch.device("cuda")
     mps = getattr(torch.backends, "mps", None)
@@ -35,6 +47,7 @@ def default_device() -> torch.device:
 
 
 def model_device(model: nn.Module) -> torch.device:
+    """The device the model's parameters (else buffers) live on; cpu for a parameter-free model."""
     for p in model.parameters():
         return p.device
     for b in model.buffers():
@@ -42,22 +55,120 @@ def model_device(model: nn.Module) -> torch.device:
     return torch.device("cpu")
 
 
+def model_dtype(model: nn.Module) -> torch.dtype:
+    for p in model.parameters():
+        if p.is_floating_point():
+            return p.dtype
+    return torch.float32
+
+
 @contextlib.contextmanager
-def eval_on(model: nn.Module, device: torch.device | str | None = None) -> Iterator[torch.device]:
-    """Put ``model`` in eval mode (and on ``device``) for the block; restore both after."""
+def eval_mode(model: nn.Module) -> Iterator[torch.device]:
+    """Eval mode for the block; every module's training flag is restored after, errors included.
+    Yields the model's device. The model is never moved."""
     was_training = [m.training for m in model.modules()]
-    home = model_device(model)
-    dev = torch.device(device) if device is not None else home
     try:
         model.eval()
-        if dev != home:
-            model.to(dev)
-        yield dev
+        yield model_device(model)
     finally:
-        if dev != home:
-            model.to(home)
         for m, t in zip(model.modules(), was_training):
             m.training = t
+
+
+# ---------------------------------------------------------------------------------------
+# input checks
+# ---------------------------------------------------------------------------------------
+
+
+def check_images(x, what: str = "images", dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """Validate a batch of images and return it as a float tensor of ``dtype``.
+
+    Accepted: a tensor or numpy array (N, C, H, W) of floats (float64 and float16 are
+    converted). Refused with the expected form: other types, other shapes, integer or
+    bool pixels (their scaling is ambiguous), an empty batch, NaN or Inf.
+    """
+    if isinstance(x, np.ndarray):
+        if x.dtype == object:
+            raise TypeError(f"{what} must be a numeric array (N, C, H, W), got an object array")
+        x = torch.from_numpy(np.ascontiguousarray(x))
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{what} must be a torch.Tensor or numpy array of shape (N, C, H, W), got {type(x).__name__}")
+    if x.dim() != 4:
+        hint = " (add a batch dimension with x.unsqueeze(0))" if x.dim() == 3 else ""
+        raise ValueError(f"{what} must have shape (N, C, H, W); got shape {tuple(x.shape)}{hint}")
+    if x.shape[0] == 0:
+        raise ValueError(f"{what}: the batch is empty (N = 0)")
+    if not x.is_floating_point():
+        raise ValueError(
+            f"{what} have dtype {x.dtype}: integer pixels are ambiguous (0-255 or 0-1?); convert to float and "
+            f"normalise with the model's transform (spec.transform) first")
+    if x.dtype != dtype:
+        x = x.to(dtype)
+    if not torch.isfinite(x).all():
+        raise ValueError(f"{what} contain NaN or Inf values; clean the input (e.g. torch.nan_to_num) before use")
+    return x
+
+
+def check_labels(y, n: int, num_concepts: int | None = None, what: str = "labels") -> torch.Tensor:
+    """Validate ``n`` integer labels (tensor, numpy array, list) and return them as int64 on the CPU.
+
+    Refused with the expected form: strings, dicts, floats, bools, a count other than
+    ``n``, negative labels, and labels >= ``num_concepts`` (checked before anything is
+    allocated for them).
+    """
+    if isinstance(y, dict) or isinstance(y, str):
+        raise TypeError(f"{what} must be integer concept indices, one per image; got a {type(y).__name__}. "
+                        f"Map names to indices first (e.g. dataset.class_to_idx)")
+    if isinstance(y, (list, tuple)) and any(isinstance(v, str) for v in y):
+        raise TypeError(f"{what} must be integer concept indices, got strings such as {next(v for v in y if isinstance(v, str))!r}; "
+                        f"map names to indices first (e.g. {{name: i for i, name in enumerate(names)}})")
+    if isinstance(y, np.ndarray) and y.dtype.kind in "USO":
+        raise TypeError(f"{what} must be integer concept indices, got a numpy array of {y.dtype}")
+    try:
+        t = torch.as_tensor(y)
+    except (TypeError, ValueError, RuntimeError) as e:
+        raise TypeError(f"{what} must be integer concept indices (a tensor, array or list of ints): {e}") from None
+    if t.dtype == torch.bool or t.is_floating_point() or t.is_complex():
+        raise TypeError(f"{what} must be integer concept indices, got dtype {t.dtype}; convert with .long() if they "
+                        f"are whole numbers")
+    t = t.reshape(-1) if t.dim() <= 1 else t
+    if t.dim() != 1 or t.numel() != n:
+        raise ValueError(f"got {n} images but {what} of shape {tuple(torch.as_tensor(y).shape)}; pass one integer "
+                         f"label per image")
+    t = t.long().cpu()
+    if n and int(t.min()) < 0:
+        raise ValueError(f"{what} must be >= 0, got {int(t.min())}")
+    if n and num_concepts is not None and int(t.max()) >= num_concepts:
+        raise ValueError(f"{what} must be < {num_concepts} (the number of concepts); got {int(t.max())}. Fix the "
+                         f"label, or pass names= / num_concepts= that include it")
+    return t
+
+
+def check_input_scale(model: nn.Module, x: torch.Tensor) -> None:
+    """Warn (once per call site) when a batch does not look normalised the way ``model``
+    expects: pixels in [0, 1] or 0-255 for a model whose inputs are mean/std normalised.
+    Only models that carry their input statistics (from :func:`sevec_helpers.load_model`)
+    are checked."""
+    info = getattr(model, INFO_ATTR, None)
+    if not info or not info.get("std"):
+        return
+    if all(abs(s - 1.0) < 1e-6 for s in info["std"]) and all(abs(m) < 1e-6 for m in info["mean"]):
+        return
+    lo, hi = float(x.detach().min()), float(x.detach().max())
+    name = info.get("name", type(model).__name__)
+    if hi > 20:
+        warnings.warn(f"inputs to {name} reach {hi:.0f}: they look like 0-255 pixel values, but the model expects "
+                      f"images normalised with mean {tuple(info['mean'])} and std {tuple(info['std'])}; build the "
+                      f"data with the model's transform (spec.transform)", UserWarning, stacklevel=3)
+    elif lo >= 0 and hi <= 1:
+        warnings.warn(f"inputs to {name} all lie in [0, 1]: they look like un-normalised images, but the model "
+                      f"expects mean {tuple(info['mean'])} / std {tuple(info['std'])} normalisation; use the model's "
+                      f"transform (spec.transform), or spec.normalize(x) on [0, 1] tensors", UserWarning, stacklevel=3)
+
+
+# ---------------------------------------------------------------------------------------
+# taps
+# ---------------------------------------------------------------------------------------
 
 
 def _flat(out: Any, ref: LayerRef) -> torch.Tensor:
@@ -159,31 +270,50 @@ def replace_output(model: nn.Module, layer: str | LayerRef, fn: Callable[[torch.
         handle.remove()
 
 
+# ---------------------------------------------------------------------------------------
+# streaming over data
+# ---------------------------------------------------------------------------------------
+
+
+def skip_none_collate(batch):
+    """Collate that drops the items a dataset could not read (returned as None)."""
+    batch = [b for b in batch if b is not None]
+    return default_collate(batch) if batch else None
+
+
+_DATA_FORMS = ("a torch Dataset, a DataLoader, an image tensor or numpy array (N, 3, H, W), or a tuple "
+               "(images, labels) of tensors or numpy arrays")
+
+
+def _as_images(x):
+    return torch.from_numpy(np.ascontiguousarray(x)) if isinstance(x, np.ndarray) else x
+
+
 def as_loader(data, batch_size: int = 64) -> Iterator[tuple[torch.Tensor, torch.Tensor | None]]:
-    """Yield (images, labels or None) batches from a Dataset, a DataLoader, a tensor, or (tensor, labels)."""
-    if isinstance(data, torch.Tensor):
-        for i in range(0, len(data), batch_size):
-            yield data[i : i + batch_size], None
+    """Yield (images, labels or None) batches from any of the accepted forms of ``data``.
+
+    Labels, when present, are validated (:func:`check_labels`) on the CPU.
+    """
+    if isinstance(data, (torch.Tensor, np.ndarray)):
+        x = _as_images(data)
+        for i in range(0, len(x), batch_size):
+            yield x[i : i + batch_size], None
         return
-    if isinstance(data, tuple) and len(data) == 2 and isinstance(data[0], torch.Tensor):
-        x, y = data
-        y = torch.as_tensor(y)
-        if len(x) != len(y):
-            raise ValueError(f"got {len(x)} images but {len(y)} labels; pass one label per image")
+    if isinstance(data, (tuple, list)) and not isinstance(data, Dataset):
+        if len(data) != 2 or not isinstance(data[0], (torch.Tensor, np.ndarray)):
+            kinds = ", ".join(type(v).__name__ for v in data[:3])
+            raise TypeError(f"data must be {_DATA_FORMS}; got a {type(data).__name__} of ({kinds})")
+        x = _as_images(data[0])
+        y = check_labels(data[1], len(x))
         for i in range(0, len(x), batch_size):
             yield x[i : i + batch_size], y[i : i + batch_size]
         return
     if isinstance(data, DataLoader):
         loader = data
     elif isinstance(data, Dataset):
-        from .data import skip_none_collate
-
         loader = DataLoader(data, batch_size=batch_size, shuffle=False, num_workers=0, collate_fn=skip_none_collate)
     else:
-        raise TypeError(
-            f"data must be a torch Dataset, a DataLoader, an image tensor (N, 3, H, W) or a tuple "
-            f"(images, labels); got {type(data).__name__}"
-        )
+        raise TypeError(f"data must be {_DATA_FORMS}; got {type(data).__name__}")
     for batch in loader:
         if batch is None:  # every item of the batch was unreadable (see sevec_helpers.data)
             continue
@@ -192,7 +322,7 @@ def as_loader(data, batch_size: int = 64) -> Iterator[tuple[torch.Tensor, torch.
                 raise ValueError("the data yielded an empty batch")
             x = batch[0]
             y = batch[1] if len(batch) > 1 else None
-            yield x, (torch.as_tensor(y) if y is not None else None)
+            yield x, (check_labels(y, len(x)) if y is not None and not isinstance(y, dict) else y)
         else:
             yield batch, None
 
@@ -201,26 +331,10 @@ def n_batches(data, batch_size: int) -> int | None:
     try:
         if isinstance(data, DataLoader):
             return len(data)
-        n = len(data[0]) if isinstance(data, tuple) else len(data)
+        n = len(data[0]) if isinstance(data, (tuple, list)) else len(data)
         return -(-n // batch_size)
     except TypeError:
         return None
-
-
-def check_images(x: torch.Tensor, what: str = "images") -> torch.Tensor:
-    """Validate a batch of images: (N, C, H, W), floating point, finite."""
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{what} must be a torch.Tensor of shape (N, C, H, W), got {type(x).__name__}")
-    if x.dim() != 4:
-        hint = " (add a batch dimension with x.unsqueeze(0))" if x.dim() == 3 else ""
-        raise ValueError(f"{what} must have shape (N, C, H, W); got shape {tuple(x.shape)}{hint}")
-    if not x.is_floating_point():
-        raise ValueError(
-            f"{what} have dtype {x.dtype}; convert to float and normalise them with the model's transform first"
-        )
-    if not torch.isfinite(x).all():
-        raise ValueError(f"{what} contain NaN or Inf values; clean the input (e.g. torch.nan_to_num) before use")
-    return x
 
 
 def check_finite_activations(h: torch.Tensor, label: str) -> None:
@@ -239,30 +353,24 @@ def warn_if_signed(h: torch.Tensor, label: str) -> None:
         )
 
 
-def extract_features(
-    model: nn.Module,
-    data,
-    layer: str | LayerRef,
-    *,
-    binarize: bool = False,
-    batch_size: int = 64,
-    device: torch.device | str | None = None,
-    progress: bool = True,
-):
-    """Activations of ``layer`` for every image, flattened to (N, D).
+def extract_features(model: nn.Module, data, layer: str | LayerRef, *, binarize: bool = False, batch_size: int = 64,
+                     progress: bool = True) -> Features:
+    """Activations of ``layer`` for every image, flattened to :class:`Features` (N, D).
 
-    Returns a float tensor (N, D) on the CPU, or ``(features, labels)`` when ``data`` yields
-    labels. ``binarize=True`` returns 1[phi(x) > 0] as 0./1. floats. Runs in eval mode under
-    ``torch.inference_mode()``, batch by batch, on ``device`` (default: cuda, mps, cpu).
+    Runs where ``model`` lives, in eval mode under ``torch.inference_mode()``, batch by
+    batch; the values come back as float32 on the CPU (``binarize=True``: 1[phi(x) > 0]
+    as 0./1.). ``labels`` is None when ``data`` has none.
     """
     feats, labels = [], []
-    dev = torch.device(device) if device is not None else default_device()
-    with eval_on(model, dev), tap(model, layer, stop=True) as t, torch.inference_mode():
+    dtype = model_dtype(model)
+    with eval_mode(model) as dev, tap(model, layer, stop=True) as t, torch.inference_mode():
         first = True
         bar = tqdm(as_loader(data, batch_size), total=n_batches(data, batch_size), disable=not progress,
                    desc=f"features @ {t.ref.label}")
         for x, y in bar:
-            x = check_images(x.to(dev, non_blocking=True))
+            x = check_images(x, dtype=dtype).to(dev, non_blocking=True)
+            if first:
+                check_input_scale(model, x)
             h = t.run(model, x)
             check_finite_activations(h, t.ref.label)
             if first:
@@ -270,12 +378,12 @@ def extract_features(
                 first = False
             feats.append((h > 0).float().cpu() if binarize else h.float().cpu())
             if y is not None:
-                labels.append(y.cpu())
+                labels.append(y)
     if not feats:
         raise ValueError("data is empty: no images to extract features from")
     out = torch.cat(feats)
     if labels:
         if len(labels) != len(feats):
             raise ValueError("some batches had labels and some did not; yield (image, label) pairs throughout")
-        return out, torch.cat(labels).long()
-    return out
+        return Features(out, torch.cat(labels).long())
+    return Features(out, None)

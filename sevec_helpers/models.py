@@ -18,6 +18,7 @@ from typing import Callable
 import torch
 import torch.nn as nn
 
+from .features import INFO_ATTR
 from .layers import ALIAS_ATTR, infer_vgg_style_aliases
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
@@ -101,19 +102,25 @@ def sha256_of(path: str | os.PathLike) -> str:
     return h.hexdigest()
 
 
-def _tag(model: nn.Module, name: str, aliases: dict[str, str]) -> None:
-    setattr(model, ALIAS_ATTR, dict(aliases))
-    model._sevec_name = name
+def _tag(model: nn.Module, spec: "ModelSpec") -> None:
+    """Record what the library knows of ``model`` on it: layer aliases, name, input statistics
+    and categories (used for input checks and class names as targets)."""
+    setattr(model, ALIAS_ATTR, dict(spec.aliases))
+    setattr(model, INFO_ATTR, {"name": spec.name, "mean": tuple(spec.mean), "std": tuple(spec.std),
+                               "input_size": spec.input_size, "categories": list(spec.categories or [])})
 
 
-def _load_vgg_mini(weights):
-    from . import world as _world
-
-    meta_path = WEIGHTS_DIR / "vgg_mini.json"
-    wpath = WEIGHTS_DIR / "vgg_mini.pt"
-    present = wpath.exists() and meta_path.exists()
-    meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
-    categories = meta.get("categories") or list(_world.CLASS_NAMES)
+def _load_shipped(name: str, weights):
+    """A network shipped in ``weights/``: ``NAME.pt`` (a state dict) and ``NAME.json`` (its
+    recipe, categories, input statistics, held-out accuracy and checksum)."""
+    meta_path = WEIGHTS_DIR / f"{name}.json"
+    wpath = WEIGHTS_DIR / f"{name}.pt"
+    if not meta_path.exists():
+        raise FileNotFoundError(f"{meta_path} is missing: reinstall sevec_helpers or retrain it with "
+                                f"`python -m sevec_helpers.train`")
+    meta = json.loads(meta_path.read_text())
+    present = wpath.exists()
+    categories = list(meta["categories"])
     cfg = meta.get("model_config", {})
     model = VGGMini(num_classes=len(categories), cfg=tuple(cfg.get("cfg", VGG_MINI_CFG)),
                     image_size=cfg.get("image_size", 64), hidden=cfg.get("hidden", 256),
@@ -121,7 +128,7 @@ def _load_vgg_mini(weights):
     if weights in ("DEFAULT", "shipped", True):
         if not present:
             raise FileNotFoundError(
-                f"the shipped vgg_mini weights are missing from {WEIGHTS_DIR}; reinstall sevec_helpers or "
+                f"the shipped {name} weights are missing from {WEIGHTS_DIR}; reinstall sevec_helpers or "
                 f"retrain them with `python -m sevec_helpers.train`")
         digest = sha256_of(wpath)
         if meta.get("sha256") and digest != meta["sha256"]:
@@ -136,7 +143,7 @@ def _load_vgg_mini(weights):
 
     mean, std = tuple(meta.get("mean", (0.5, 0.5, 0.5))), tuple(meta.get("std", (0.25, 0.25, 0.25)))
     # ConceptWorld datasets yield [0, 1] tensors: the transform only normalises them
-    spec = ModelSpec(name="vgg_mini", aliases=infer_vgg_style_aliases(model), transform=Normalize(mean, std),
+    spec = ModelSpec(name=name, aliases=infer_vgg_style_aliases(model), transform=Normalize(mean, std),
                      categories=categories, weights_present=present, input_size=model.config["image_size"],
                      mean=mean, std=std, meta=meta)
     return model, spec
@@ -161,39 +168,55 @@ _IMAGENET_MEAN = (0.485, 0.456, 0.406)
 _IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
+def torchvision_aliases(name: str, model: nn.Module) -> dict[str, str]:
+    """Aliases for the layers the paper uses, where a torchvision architecture has them:
+    ``pool5``/``fc1``/``fc2`` for VGG and AlexNet; ``pool5`` (the last conv stage, post-ReLU)
+    and ``pooled`` (its global average) for the ResNet family; ``pool5`` for MobileNetV2."""
+    vgg = infer_vgg_style_aliases(model)
+    if vgg:
+        return vgg
+    if name.startswith(("resnet", "resnext", "wide_resnet")):
+        return {"pool5": "layer4", "pooled": "avgpool"}
+    if name == "mobilenet_v2":
+        return {"pool5": "features.18"}
+    return {}
+
+
 def _load_torchvision(name: str, weights):
+    """Any classification model of torchvision's registry (``get_model``), offline when its
+    weights are in torch's cache; otherwise the error says which file to put where."""
     import torchvision
 
-    builder = {"vgg16": torchvision.models.vgg16, "alexnet": torchvision.models.alexnet}[name]
     enum = torchvision.models.get_model_weights(name)
     wobj = None
     if weights not in (None, False):
-        try:
-            wobj = enum.DEFAULT if weights in ("DEFAULT", True) else enum[weights] if isinstance(weights, str) else weights
-        except KeyError:
-            raise ValueError(f"unknown weights {weights!r} for {name}; use None, 'DEFAULT' or one of "
-                             f"{[w.name for w in enum]}") from None
+        if isinstance(weights, (str, os.PathLike)) and Path(weights).suffix in (".pt", ".pth"):
+            wobj = None
+        else:
+            try:
+                wobj = enum.DEFAULT if weights in ("DEFAULT", True) else enum[weights] if isinstance(weights, str) \
+                    else weights
+            except KeyError:
+                raise ValueError(f"unknown weights {weights!r} for {name}; use None, 'DEFAULT', a path to a state "
+                                 f"dict, or one of {[w.name for w in enum]}") from None
     hub_dir = Path(torch.hub.get_dir()) / "checkpoints"
-    cached = False
-    if wobj is not None:
-        cached = (hub_dir / os.path.basename(wobj.url)).exists()
-    else:
-        default = enum.DEFAULT
-        cached = (hub_dir / os.path.basename(default.url)).exists()
+    ref = wobj or enum.DEFAULT
+    cached = (hub_dir / os.path.basename(ref.url)).exists()
     try:
-        model = builder(weights=wobj)
+        model = torchvision.models.get_model(name, weights=wobj)
     except Exception as e:  # URLError, socket errors, HTTP errors when offline
         raise RuntimeError(
             f"could not load {name} weights {getattr(wobj, 'name', wobj)}: {e}. They are downloaded from "
             f"{wobj.url} into {hub_dir} the first time; without network, copy that file there by hand, "
             f"or use weights=None for random weights") from e
-    aliases = infer_vgg_style_aliases(model)
-    meta_src = (wobj or enum.DEFAULT).meta
-    categories = list(meta_src["categories"])
-    transform = (wobj or enum.DEFAULT).transforms()
-    spec = ModelSpec(name=name, aliases=aliases, transform=transform, categories=categories,
-                     weights_present=cached or wobj is not None, input_size=224, mean=_IMAGENET_MEAN,
-                     std=_IMAGENET_STD, meta={"weights": getattr(wobj, "name", None)})
+    if weights not in (None, False) and wobj is None:  # a local state dict
+        model.load_state_dict(load_state_dict(weights))
+    t = ref.transforms()
+    mean, std = tuple(getattr(t, "mean", _IMAGENET_MEAN)), tuple(getattr(t, "std", _IMAGENET_STD))
+    size = int((getattr(t, "crop_size", None) or [224])[0])
+    spec = ModelSpec(name=name, aliases=torchvision_aliases(name, model), transform=t,
+                     categories=list(ref.meta["categories"]), weights_present=cached or wobj is not None,
+                     input_size=size, mean=mean, std=std, meta={"weights": getattr(wobj, "name", None)})
     return model, spec
 
 
@@ -252,11 +275,12 @@ def _load_efficientnet_lite0(weights):
     return model, spec
 
 
+SHIPPED = ("vgg_mini",)
+"""Networks whose weights ship in ``sevec_helpers/weights`` (trained on ConceptWorld)."""
+
 _REGISTRY: dict[str, Callable] = {
     "efficientnet_lite0": _load_efficientnet_lite0,
-    "vgg_mini": _load_vgg_mini,
-    "vgg16": lambda w: _load_torchvision("vgg16", w),
-    "alexnet": lambda w: _load_torchvision("alexnet", w),
+    **{n: (lambda w, n=n: _load_shipped(n, w)) for n in SHIPPED},
 }
 
 
@@ -284,30 +308,44 @@ def restrict_outputs(model: nn.Module, spec: ModelSpec, indices) -> tuple[Output
         raise ValueError(f"indices must be valid output indices of {spec.name}, got {indices[:10]}")
     sub = OutputSubset(model, indices)
     aliases = {a: f"base.{t}" for a, t in spec.aliases.items()}
-    _tag(sub, f"{spec.name}[{len(indices)} outputs]", aliases)
     cats = [spec.categories[i] for i in indices] if spec.categories else None
+    sub_spec = replace(spec, name=f"{spec.name}[{len(indices)} outputs]", aliases=aliases, categories=cats)
+    _tag(sub, sub_spec)
     sub.eval()
-    return sub, replace(spec, name=f"{spec.name}[{len(indices)} outputs]", aliases=aliases, categories=cats)
+    return sub, sub_spec
 
 
 def register_model(name: str, loader: Callable) -> None:
-    """Register ``loader(weights) -> (model, ModelSpec)`` under ``name``."""
+    """Register ``loader(weights) -> (model, ModelSpec)`` under ``name`` (your own networks)."""
     _REGISTRY[name] = loader
 
 
 def available_models() -> list[str]:
+    """The names this library registers itself; any torchvision classification model name works too."""
     return sorted(_REGISTRY)
 
 
 def load_model(name: str, weights="DEFAULT"):
-    """Build a registered model in eval mode; returns ``(model, spec)``.
+    """Build a model in eval mode; returns ``(model, spec)``.
 
-    ``weights``: ``"DEFAULT"`` (the shipped or standard pre-trained weights), ``None``
-    (random initialisation), or a path to a state dict (vgg_mini).
+    ``name``: a registered model (:func:`available_models`: the shipped ConceptWorld
+    networks, ``efficientnet_lite0``) or any classification model of torchvision
+    (``vgg16``, ``resnet50``, ``mobilenet_v2``, ...). ``weights``: ``"DEFAULT"`` (the
+    shipped or standard pre-trained weights), ``None`` (random initialisation), a
+    torchvision weights name, or a path to a state dict.
     """
-    if name not in _REGISTRY:
-        raise ValueError(f"unknown model {name!r}; available: {', '.join(available_models())}")
-    model, spec = _REGISTRY[name](weights)
-    _tag(model, name, spec.aliases)
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a model name (str), got {type(name).__name__}")
+    if name in _REGISTRY:
+        model, spec = _REGISTRY[name](weights)
+    else:
+        import torchvision
+
+        tv = torchvision.models.list_models(module=torchvision.models)
+        if name not in tv:
+            raise ValueError(f"unknown model {name!r}; available here: {', '.join(available_models())}; or any "
+                             f"torchvision classification model: {', '.join(tv[:12])}, ... ({len(tv)} in all)")
+        model, spec = _load_torchvision(name, weights)
+    _tag(model, spec)
     model.eval()
     return model, spec

@@ -45,10 +45,19 @@ class PointingResult:
 
 
 def _as_maps(maps) -> torch.Tensor:
-    m = torch.as_tensor(maps).detach().cpu()  # maps may come straight from a GPU
+    if isinstance(maps, np.ndarray) and maps.dtype.kind not in "biuf":
+        raise TypeError(f"maps must be numeric (N, H, W), got a numpy array of {maps.dtype}")
+    try:
+        m = torch.as_tensor(maps).detach().cpu()  # maps may come straight from a GPU
+    except (TypeError, ValueError, RuntimeError):
+        raise TypeError(f"maps must be a tensor or array (N, H, W), got {type(maps).__name__}") from None
     if m.dim() != 3:
         raise ValueError(f"maps must have shape (N, H, W); got {tuple(m.shape)} "
                          f"(reduce attributions with saliency_map first)")
+    if m.shape[0] == 0 or m.shape[1] == 0 or m.shape[2] == 0:
+        raise ValueError(f"maps must not be empty, got shape {tuple(m.shape)}")
+    if m.is_complex():
+        raise TypeError("maps must be real-valued")
     if not m.is_floating_point():
         m = m.double()
     if not torch.isfinite(m).all():
@@ -58,14 +67,33 @@ def _as_maps(maps) -> torch.Tensor:
     return m
 
 
+def _box_rows(bs, i: int) -> np.ndarray:
+    try:
+        arr = np.asarray(bs.detach().cpu() if isinstance(bs, torch.Tensor) else bs, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"boxes of image {i} must be numbers (x0, y0, x1, y1); got {bs!r}") from None
+    if arr.size == 0:
+        raise ValueError(f"image {i} has no box; every map needs at least one target box")
+    if arr.ndim == 1:
+        arr = arr[None]
+    if arr.ndim != 2 or arr.shape[1] != 4:
+        raise ValueError(f"each box of image {i} must have 4 numbers (x0, y0, x1, y1); got shape {arr.shape} "
+                         f"({arr.tolist()!r}). Pass a list of boxes per image: [[(x0, y0, x1, y1), ...], ...]")
+    return arr
+
+
 def _check_boxes(boxes, n: int, h: int, w: int) -> list[list[tuple[float, float, float, float]]]:
+    if isinstance(boxes, (str, bytes)) or not hasattr(boxes, "__len__"):
+        raise TypeError(f"boxes must be one list of (x0, y0, x1, y1) boxes per map, got {type(boxes).__name__}")
     if len(boxes) != n:
         raise ValueError(f"got {n} maps but boxes for {len(boxes)} images; pass one list of boxes per map")
+    rows = [_box_rows(bs, i) for i, bs in enumerate(boxes)]
+    if n and max(h, w) > 2 and all(np.all((r >= 0) & (r <= 1)) for r in rows) and \
+            any(np.any(r != np.round(r)) for r in rows):
+        raise ValueError(f"every box lies within [0, 1] but the maps are {h}x{w} pixels: the boxes look normalised. "
+                         f"Boxes are in the map's pixel coordinates: multiply x by {w} and y by {h}")
     out = []
-    for i, bs in enumerate(boxes):
-        bs = np.asarray(bs, dtype=float).reshape(-1, 4) if len(bs) else np.zeros((0, 4))
-        if len(bs) == 0:
-            raise ValueError(f"image {i} has no box; every map needs at least one target box")
+    for i, bs in enumerate(rows):
         for b in bs:
             x0, y0, x1, y1 = b
             if not np.all(np.isfinite(b)) or not (0 <= x0 < x1 <= w and 0 <= y0 < y1 <= h):
@@ -111,7 +139,7 @@ def generalized_pointing_game(maps, boxes, energies: Sequence[float] = DEFAULT_E
     e = np.asarray(energies, dtype=float).reshape(-1)
     if e.size == 0 or np.any(~np.isfinite(e)) or np.any(e < 0) or np.any(e > 1):
         raise ValueError(f"energies must be fractions in [0, 1], got {list(e)}")
-    if not 0 < q <= 1:
+    if isinstance(q, bool) or not isinstance(q, (int, float, np.number)) or not 0 < q <= 1:
         raise ValueError(f"q (the fraction of kept pixels that must lie inside) must be in (0, 1], got {q}")
     bx = _check_boxes(boxes, n, h, w)
     per_image = np.zeros((n, len(e)), dtype=bool)
@@ -146,6 +174,10 @@ def generalized_pointing_game(maps, boxes, energies: Sequence[float] = DEFAULT_E
 def pointing_game(maps, boxes, tolerance: float = 15) -> PointingResult:
     """Classic pointing game (Zhang et al. 2016): a hit when the map's maximum lies within
     ``tolerance`` pixels of a target box. Tied maxima must all lie within it."""
+    if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float, np.number)) or not math.isfinite(tolerance) \
+            or tolerance < 0:
+        raise ValueError(f"tolerance must be a finite number of pixels >= 0 (the classic game uses 15 at 224 px), "
+                         f"got {tolerance!r}")
     m_all = _as_maps(maps)
     n, h, w = m_all.shape
     bx = _check_boxes(boxes, n, h, w)

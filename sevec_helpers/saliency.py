@@ -1,56 +1,123 @@
-"""Backpropagation saliency and its semantic versions (paper Sec. 5).
+"""Backpropagation saliency and its semantic versions (paper Sec. 5): one interface.
 
-- ``vanilla_gradient``: d o_t / d x.
-- ``guided_backprop``: at every ReLU/ReLU6 the backward signal is
-  g_in = g_out * 1[g_out > 0] * 1[x > 0] (ReLU6 also zeroes where x >= 6).
-- ``gradient_x_input``: x * d o_t / d x with the true gradient.
+``attribute(model, x, target, method=...)`` with ``method`` one of :data:`METHODS`:
 
-Semantic versions (``sevecs=...``) multiply the gradient arriving at ``mask_layer`` (pool5
-in the paper) by the target class's mask 1[r_t > threshold], per sample, inside the same
-single backward pass. o_t is the target's logit (pre-softmax output).
+- ``"gradient"``: d o_t / d x (vanilla gradient);
+- ``"guided_backprop"``: at every ReLU/ReLU6 the backward signal is
+  g_in = g_out * 1[g_out > 0] * 1[x > 0] (ReLU6 also zeroes where x >= 6);
+- ``"gradient_x_input"``: x * d o_t / d x with the true gradient.
 
-All hooks are tensor hooks registered from forward hooks inside a context manager, so
-in-place ReLUs and modules called several times per forward are handled, and nothing is
-left on the model after a call, errors included.
+Every method has a semantic version (``sevecs=...``): the gradient arriving at
+``mask_layer`` (pool5 in the paper) is multiplied by the target class's mask
+1[r_t > threshold], per sample, inside the same single backward pass. o_t is the target's
+logit. ``vanilla_gradient``, ``guided_backprop`` and ``gradient_x_input`` are the same
+call with the method fixed.
+
+The computation runs where the model lives; the attribution comes back on the device of
+``x``. All hooks are tensor hooks registered from forward hooks inside a context manager,
+so in-place ReLUs and modules called several times per forward are handled, and nothing
+is left on the model after a call, errors included.
 """
 
 from __future__ import annotations
 
 import contextlib
+import warnings
 from collections.abc import Iterator
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
+from torch.overrides import TorchFunctionMode
 
-from .features import _CallCounter, _flat, check_images, eval_on
+from .features import (
+    INFO_ATTR,
+    _CallCounter,
+    _flat,
+    check_images,
+    check_input_scale,
+    eval_mode,
+    model_dtype,
+)
 from .layers import rectifier_modules, resolve_layer, same_layer
 from .sevec import SemanticVectors
 
+METHODS = {"gradient": "Gradient", "guided_backprop": "GuidedBP", "gradient_x_input": "Gradient*Input"}
+"""Method id -> display name. ``attribute(..., method=id)`` runs it."""
+
+# activations the guided rule is not defined for (it rewrites rectifiers only)
+_UNGUIDED_MODULES = (nn.GELU, nn.SiLU, nn.Hardswish, nn.LeakyReLU, nn.ELU, nn.SELU, nn.CELU, nn.Mish, nn.Softplus,
+                     nn.PReLU, nn.RReLU, nn.Hardsigmoid, nn.Sigmoid, nn.Tanh, nn.LogSigmoid, nn.Softsign,
+                     nn.Tanhshrink, nn.Hardshrink, nn.Softshrink, nn.Threshold, nn.GLU)
+_WATCHED_FUNCTIONS = {F.relu: "relu", torch.relu: "relu", torch.relu_: "relu", F.relu_: "relu", F.relu6: "relu6",
+                      F.gelu: "gelu", F.silu: "silu", F.hardswish: "hardswish", F.leaky_relu: "leaky_relu",
+                      F.elu: "elu", F.selu: "selu", F.celu: "celu", F.mish: "mish", F.softplus: "softplus",
+                      F.hardsigmoid: "hardsigmoid", torch.sigmoid: "sigmoid", F.sigmoid: "sigmoid",
+                      torch.tanh: "tanh", F.tanh: "tanh", F.prelu: "prelu", F.glu: "glu",
+                      torch.Tensor.relu: "relu", torch.Tensor.relu_: "relu", torch.Tensor.sigmoid: "sigmoid",
+                      torch.Tensor.tanh: "tanh"}
+
+
+class _FunctionalActivations(TorchFunctionMode):
+    """Records activation functions called outside the rectifier modules being guided."""
+
+    def __init__(self):
+        super().__init__()
+        self.depth = 0          # > 0 while inside a guided rectifier module
+        self.seen: dict[str, int] = {}
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        if self.depth == 0:
+            name = _WATCHED_FUNCTIONS.get(func)
+            if name is not None:
+                self.seen[name] = self.seen.get(name, 0) + 1
+        return func(*args, **(kwargs or {}))
+
 
 @contextlib.contextmanager
-def _guided_rectifiers(model: nn.Module) -> Iterator[int]:
+def _guided_rectifiers(model: nn.Module, allow_unguided: bool) -> Iterator[_FunctionalActivations]:
     """Clamp the gradient arriving at every rectifier's output to its positive part.
 
     The rectifier's own backward then applies 1[x > 0] (and x < 6 for ReLU6), giving the
     Guided Backprop rule. A hook per forward call, so a reused module is handled per call.
+    Activations that are not rectifier modules are refused (see :func:`attribute`).
     """
     mods = rectifier_modules(model)
     if not mods:
         raise ValueError(
             f"{type(model).__name__} has no nn.ReLU or nn.ReLU6 modules: Guided Backprop needs rectifier "
-            f"modules (activations called as torch.nn.functional ops cannot be hooked)"
-        )
+            f"modules (activations called as torch.nn.functional ops cannot be hooked)")
+    other = [f"{n} ({type(m).__name__})" for n, m in model.named_modules() if isinstance(m, _UNGUIDED_MODULES)]
+    _refuse_unguided(model, other, allow_unguided)
+    mode = _FunctionalActivations()
+
+    def pre_hook(module, inputs):
+        mode.depth += 1
 
     def fwd_hook(module, inputs, out):
+        mode.depth -= 1
         if isinstance(out, torch.Tensor) and out.requires_grad:
             out.register_hook(lambda g: g.clamp(min=0))
 
-    handles = [m.register_forward_hook(fwd_hook) for _, m in mods]
+    handles = [m.register_forward_pre_hook(pre_hook) for _, m in mods]
+    handles += [m.register_forward_hook(fwd_hook) for _, m in mods]
     try:
-        yield len(mods)
+        yield mode
     finally:
         for h in handles:
             h.remove()
+
+
+def _refuse_unguided(model: nn.Module, found: list[str], allow: bool) -> None:
+    if not found:
+        return
+    shown = ", ".join(found[:8]) + (f" and {len(found) - 8} more" if len(found) > 8 else "")
+    msg = (f"{type(model).__name__} has activations the Guided Backprop rule does not cover: {shown}. The guided "
+           f"rule would apply only at its ReLU/ReLU6 modules, a partial Guided Backprop")
+    if not allow:
+        raise ValueError(msg + ". Use method='gradient' or 'gradient_x_input', or pass allow_unguided=True to run "
+                               "it anyway (with a warning)")
+    warnings.warn(msg + " (allow_unguided=True)", UserWarning, stacklevel=4)
 
 
 class _MaskState:
@@ -88,37 +155,71 @@ def _gradient_mask(model: nn.Module, layer: str, state: _MaskState):
         handle.remove()
 
 
-def _targets(target, n: int, num_outputs: int, device) -> torch.Tensor:
-    if isinstance(target, int) and not isinstance(target, bool):
+def _targets(model: nn.Module, target, n: int, num_outputs: int, device) -> torch.Tensor:
+    cats = (getattr(model, INFO_ATTR, None) or {}).get("categories")
+    if isinstance(target, str) or (isinstance(target, (list, tuple)) and target and isinstance(target[0], str)):
+        names = [target] if isinstance(target, str) else list(target)
+        if not cats:
+            raise TypeError(f"target {names[0]!r} is a name, but this model carries no category names; pass class "
+                            f"indices (ints)")
+        missing = [t for t in names if t not in cats]
+        if missing:
+            raise ValueError(f"unknown target class {missing[0]!r}; the model's categories include "
+                             f"{', '.join(cats[:10])} ...")
+        target = [cats.index(t) for t in names]
+    if isinstance(target, bool):
+        raise TypeError("target must be a class index (int), a class name, or one of them per image; got a bool")
+    if isinstance(target, int):
         t = torch.full((n,), target, dtype=torch.long)
     else:
-        t = torch.as_tensor(target)
+        try:
+            t = torch.as_tensor(target)
+        except (TypeError, ValueError, RuntimeError):
+            raise TypeError(f"target must be a class index, a class name, or one per image; got "
+                            f"{type(target).__name__}") from None
         if t.dtype == torch.bool or t.is_floating_point():
             raise ValueError(f"target must be an int or integer class indices, got dtype {t.dtype}")
-        t = t.long().reshape(-1)
+        t = t.long().reshape(-1).cpu()
         if t.numel() == 1:
             t = t.expand(n).clone()
         if t.numel() != n:
             raise ValueError(f"got {t.numel()} targets for {n} images; pass one int or one target per image")
     if int(t.min()) < 0 or int(t.max()) >= num_outputs:
-        raise ValueError(f"target {int(t.max()) if int(t.max()) >= num_outputs else int(t.min())} is out of "
-                         f"range: the model has {num_outputs} outputs (valid 0..{num_outputs - 1})")
+        bad = int(t.max()) if int(t.max()) >= num_outputs else int(t.min())
+        raise ValueError(f"target {bad} is out of range: the model has {num_outputs} outputs (valid 0..{num_outputs - 1})")
     return t.to(device)
 
 
-def _attribute(model, x, target, *, guided: bool, times_input: bool, sevecs, mask_layer, threshold, by,
-               concepts=None):
-    x = check_images(x)
+def attribute(model: nn.Module, x: torch.Tensor, target, method: str = "guided_backprop", *,
+              sevecs: SemanticVectors | None = None, concepts=None, mask_layer: str | None = None,
+              threshold: float = 0.5, by: str = "rate", allow_unguided: bool = False,
+              check_provenance: bool = True) -> torch.Tensor:
+    """Attribution of the target logit to the input, shaped like ``x``, by ``method``.
+
+    ``target``: a class index, a class name (models from :func:`load_model` carry their
+    category names), or one per image. With ``sevecs`` (SeVecs fitted on this model,
+    e.g. at pool5), the semantic version: sample n's gradient at ``mask_layer`` (default:
+    the SeVecs' layer) is multiplied by the mask of the SeVec of its target class
+    (row = class index), or of ``concepts`` (names or rows, one or one per image) when
+    given. SeVecs of another model, input size or kind of concept are refused
+    (``check_provenance=False`` warns instead). Guided Backprop refuses models with
+    activations it does not cover (``allow_unguided=True`` warns instead).
+    """
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    x_in = x
+    x = check_images(x, dtype=model_dtype(model))
     if sevecs is not None and not isinstance(sevecs, SemanticVectors):
         raise TypeError(f"sevecs must be a SemanticVectors (from fit_sevecs), got {type(sevecs).__name__}")
-    if sevecs is None and mask_layer is not None:
-        raise ValueError("mask_layer is given but sevecs is not; pass the SeVecs fitted at that layer")
+    if sevecs is None and (mask_layer is not None or concepts is not None):
+        raise ValueError("mask_layer= and concepts= need sevecs=: pass the SeVecs fitted at the mask layer")
+    if sevecs is not None:
+        sevecs.check_model(model, x.shape, kind="classes" if concepts is None else None, strict=check_provenance)
     state = _MaskState()
     with contextlib.ExitStack() as stack:
-        stack.enter_context(eval_on(model))
+        dev = stack.enter_context(eval_mode(model))
         stack.enter_context(torch.enable_grad())
-        if guided:
-            stack.enter_context(_guided_rectifiers(model))
+        mode = stack.enter_context(_guided_rectifiers(model, allow_unguided)) if method == "guided_backprop" else None
         counter = None
         if sevecs is not None:
             layer = mask_layer or sevecs.layer
@@ -127,48 +228,51 @@ def _attribute(model, x, target, *, guided: bool, times_input: bool, sevecs, mas
             if mask_layer is not None and sevecs.layer and not same_layer(model, mask_layer, sevecs.layer):
                 raise ValueError(f"the SeVecs were fitted at {sevecs.layer!r}, not at mask_layer={mask_layer!r}")
             counter = stack.enter_context(_gradient_mask(model, layer, state))
-        xin = x.detach().clone().requires_grad_(True)
-        out = model(xin)
+        xin = x.detach().to(dev).requires_grad_(True)
+        check_input_scale(model, xin)
+        if mode is not None:
+            with mode:
+                out = model(xin)
+            if mode.seen:
+                _refuse_unguided(model, [f"functional {k} (x{v})" for k, v in mode.seen.items()], allow_unguided)
+        else:
+            out = model(xin)
         if not isinstance(out, torch.Tensor) or out.dim() != 2:
             raise ValueError("the model must return logits of shape (N, num_classes)")
         if counter is not None:
             counter.check()
-        t = _targets(target, x.shape[0], out.shape[1], out.device)
+        t = _targets(model, target, x.shape[0], out.shape[1], out.device)
         if sevecs is not None:
-            rows = t if concepts is None else _targets(concepts, x.shape[0], len(sevecs), out.device)
-            if int(rows.max()) >= len(sevecs):
-                raise ValueError(f"target {int(rows.max())} has no SeVec: {len(sevecs)} concepts were fitted "
-                                 f"(concept i must be class i, or pass concepts= with each sample's SeVec row)")
-            state.masks = sevecs.mask(threshold, by=by, rows=rows.cpu()).to(out.device, torch.float32)
+            if concepts is None:
+                if int(t.max()) >= len(sevecs):
+                    raise ValueError(f"target {int(t.max())} has no SeVec: {len(sevecs)} concepts were fitted "
+                                     f"(row c must be class c, or pass concepts= with each sample's SeVec row or name)")
+                rows = t.cpu()
+            else:
+                rows = sevecs.rows(concepts, x.shape[0])
+            state.masks = sevecs.mask(threshold, by=by, rows=rows).to(out.device, torch.float32)
         sel = out.gather(1, t[:, None]).sum()
         (grad,) = torch.autograd.grad(sel, xin)
-    return (grad * x).detach() if times_input else grad.detach()
+    res = (grad * xin).detach() if method == "gradient_x_input" else grad.detach()
+    return res.to(x_in.device if isinstance(x_in, torch.Tensor) else "cpu")
 
 
-def vanilla_gradient(model: nn.Module, x: torch.Tensor, target) -> torch.Tensor:
-    """Gradient of the target logit with respect to the input, shaped like ``x``."""
-    return _attribute(model, x, target, guided=False, times_input=False, sevecs=None, mask_layer=None,
-                      threshold=0.5, by="rate")
+def vanilla_gradient(model: nn.Module, x: torch.Tensor, target, **kwargs) -> torch.Tensor:
+    """The gradient of the target logit with respect to the input (``sevecs=``: its semantic
+    version). Keyword arguments as in :func:`attribute`."""
+    return attribute(model, x, target, "gradient", **kwargs)
 
 
-def guided_backprop(model: nn.Module, x: torch.Tensor, target, *, sevecs: SemanticVectors | None = None,
-                    mask_layer: str | None = None, threshold: float = 0.5, by: str = "rate",
-                    concepts=None) -> torch.Tensor:
-    """Guided Backprop (Springenberg et al.), or with ``sevecs`` its semantic version.
-
-    With ``sevecs``, sample n's gradient at ``mask_layer`` is multiplied by the mask of SeVec
-    row ``target[n]`` (concept i = class i), or of row ``concepts[n]`` when given.
-    """
-    return _attribute(model, x, target, guided=True, times_input=False, sevecs=sevecs, mask_layer=mask_layer,
-                      threshold=threshold, by=by, concepts=concepts)
+def guided_backprop(model: nn.Module, x: torch.Tensor, target, **kwargs) -> torch.Tensor:
+    """Guided Backprop (Springenberg et al.), or with ``sevecs=`` its semantic version.
+    Keyword arguments as in :func:`attribute`."""
+    return attribute(model, x, target, "guided_backprop", **kwargs)
 
 
-def gradient_x_input(model: nn.Module, x: torch.Tensor, target, *, sevecs: SemanticVectors | None = None,
-                     mask_layer: str | None = None, threshold: float = 0.5, by: str = "rate",
-                     concepts=None) -> torch.Tensor:
-    """Gradient*Input, or with ``sevecs`` its semantic version (``concepts`` as in guided_backprop)."""
-    return _attribute(model, x, target, guided=False, times_input=True, sevecs=sevecs, mask_layer=mask_layer,
-                      threshold=threshold, by=by, concepts=concepts)
+def gradient_x_input(model: nn.Module, x: torch.Tensor, target, **kwargs) -> torch.Tensor:
+    """Gradient*Input, or with ``sevecs=`` its semantic version. Keyword arguments as in
+    :func:`attribute`."""
+    return attribute(model, x, target, "gradient_x_input", **kwargs)
 
 
 def saliency_map(attr: torch.Tensor, reduce: str = "abs_sum") -> torch.Tensor:

@@ -4,6 +4,10 @@ The maths (paper Sec. 3, Eq. 3; our reading in GUIDE.md Sec. 3): for a concept c
 samples x_i, a_i = 1[phi(x_i) > 0], a_hat_i = a_i / |a_i|, A_c = sum_i a_hat_i and the
 SeVec is v_c = A_c / |A_c|. The activation rate r_c = mean_i a_i. The degree of
 diversity D_c = 1 - mean_i cos(a_i, v_c) = 1 - |A_c| / M_c needs no second pass.
+
+Fitted SeVecs remember where they came from (model name and weights fingerprint, layer,
+input size, concept kind), so that using them on another model, layer or kind of concept
+is refused with a message saying what differs.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import json
 import math
 import os
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple, Sequence
 
 import numpy as np
@@ -20,22 +24,26 @@ import torch
 import torch.nn as nn
 from tqdm.auto import tqdm
 
+from ._fingerprint import model_fingerprint, tensor_digest
 from ._io import atomic_write
 from ._version import __version__
+from .accumulator import SeVecAccumulator
 from .features import (
+    INFO_ATTR,
     as_loader,
     check_finite_activations,
     check_images,
-    default_device,
-    eval_on,
+    check_input_scale,
+    eval_mode,
+    model_dtype,
     n_batches,
-    replace_output,
     tap,
     warn_if_signed,
 )
-from .layers import resolve_layer, same_layer
 
-_FORMAT = "sevec_helpers.SemanticVectors/1"
+_FORMAT = "sevec_helpers.SemanticVectors/2"
+_READS = ("sevec_helpers.SemanticVectors/1", _FORMAT)
+_TENSORS = ("vectors", "rates", "counts", "dead", "diversity")
 
 
 def _concept_names(data) -> list[str] | None:
@@ -46,146 +54,13 @@ def _concept_names(data) -> list[str] | None:
     return None
 
 
-class SeVecAccumulator:
-    """Streaming sums for SeVecs: O(K * D) memory whatever the number of images.
+def _concept_kind(data) -> str:
+    ds = getattr(data, "dataset", data)
+    return str(getattr(ds, "concept_kind", ""))
 
-    ``update`` takes raw (or already binary) activations (B, D) and concept labels (B,);
-    ``merge`` adds another accumulator (e.g. a shard from another process), so fitting
-    shards and merging equals one pass over all the data; ``result`` makes the
-    :class:`SemanticVectors`.
 
-    ``num_concepts=None`` grows the concept axis as larger labels arrive.
-    """
-
-    def __init__(self, num_concepts: int | None, dim: int, *, device=None, dtype: torch.dtype | None = None):
-        if num_concepts is not None and (not isinstance(num_concepts, int) or num_concepts < 1):
-            raise ValueError(f"num_concepts must be a positive int or None, got {num_concepts!r}")
-        if not isinstance(dim, int) or dim < 1:
-            raise ValueError(f"dim must be a positive int, got {dim!r}")
-        dev = torch.device(device) if device is not None else torch.device("cpu")
-        if dtype is None:  # exact sums on the CPU; on accelerators float32 (mps has no float64; cuda is faster)
-            dtype = torch.float64 if dev.type == "cpu" else torch.float32
-        self.dim = dim
-        self.fixed = num_concepts is not None
-        k = num_concepts or 0
-        self.sums = torch.zeros(k, dim, dtype=dtype, device=dev)        # A_c
-        self.active = torch.zeros(k, dim, dtype=dtype, device=dev)      # sum_i a_i
-        self.counts = torch.zeros(k, dtype=torch.long, device=dev)      # M_c (live samples)
-        self.dead = torch.zeros(k, dtype=torch.long, device=dev)        # samples with |a| = 0
-
-    @property
-    def num_concepts(self) -> int:
-        return self.sums.shape[0]
-
-    def _grow(self, k: int) -> None:
-        extra = k - self.num_concepts
-        if extra <= 0:
-            return
-        z = lambda t: torch.cat([t, torch.zeros((extra,) + t.shape[1:], dtype=t.dtype, device=t.device)])
-        self.sums, self.active, self.counts, self.dead = z(self.sums), z(self.active), z(self.counts), z(self.dead)
-
-    @torch.no_grad()
-    def update(self, activations: torch.Tensor, labels, *, check_finite: bool = True) -> None:
-        """Add a batch: activations (B, D) (any shape (B, ...) is flattened), labels (B,).
-
-        ``check_finite=False`` skips the NaN/Inf check (a host sync on GPUs) for callers that
-        check lazily themselves, as :func:`fit_sevecs` does.
-        """
-        h = activations.reshape(activations.shape[0], -1)
-        labels = torch.as_tensor(labels)
-        if h.shape[1] != self.dim:
-            raise ValueError(f"activations have {h.shape[1]} units per sample, this accumulator expects {self.dim}")
-        if labels.dim() != 1 or labels.shape[0] != h.shape[0]:
-            raise ValueError(f"got {h.shape[0]} activation rows but labels of shape {tuple(labels.shape)}; "
-                             f"pass one integer label per row")
-        if labels.is_floating_point() or labels.dtype == torch.bool:
-            raise ValueError(f"labels must be integer concept indices, got dtype {labels.dtype}")
-        if labels.numel() == 0:
-            return
-        if check_finite and not torch.isfinite(h).all():
-            raise ValueError("activations contain NaN or Inf; check the model and its input scaling")
-        lo, hi = int(labels.min()), int(labels.max())  # labels usually live on the CPU: no device sync
-        if lo < 0:
-            raise ValueError(f"labels must be >= 0, got {lo}")
-        if hi >= self.num_concepts:
-            if self.fixed:
-                raise ValueError(f"label {hi} is out of range for {self.num_concepts} concepts "
-                                 f"(valid: 0..{self.num_concepts - 1}); pass num_concepts= or names= that cover it")
-            self._grow(hi + 1)
-        dev = self.sums.device
-        a = (h > 0).to(device=dev, dtype=self.sums.dtype)
-        labels = labels.to(dev).long()
-        n = a.sum(1)
-        live = n > 0
-        a_hat = a * n.clamp(min=1).rsqrt().unsqueeze(1)
-        self.sums.index_add_(0, labels, a_hat)
-        self.active.index_add_(0, labels, a)
-        self.counts.index_add_(0, labels, live.long())
-        self.dead.index_add_(0, labels, (~live).long())
-
-    def merge(self, other: "SeVecAccumulator") -> "SeVecAccumulator":
-        """Add ``other``'s sums into this accumulator (in place) and return self."""
-        if other.dim != self.dim:
-            raise ValueError(f"cannot merge accumulators of {other.dim} and {self.dim} units")
-        k = max(self.num_concepts, other.num_concepts)
-        if self.fixed and other.num_concepts > self.num_concepts:
-            raise ValueError(f"cannot merge {other.num_concepts} concepts into a fixed set of {self.num_concepts}")
-        self._grow(k)
-        n = other.num_concepts
-        dev = self.sums.device
-        self.sums[:n] += other.sums.to(dev, self.sums.dtype)
-        self.active[:n] += other.active.to(dev, self.active.dtype)
-        self.counts[:n] += other.counts.to(dev)
-        self.dead[:n] += other.dead.to(dev)
-        return self
-
-    def all_reduce(self, group=None) -> "SeVecAccumulator":
-        """Sum this accumulator across a ``torch.distributed`` process group (e.g. under torchrun)."""
-        import torch.distributed as dist
-
-        for t in (self.sums, self.active, self.counts, self.dead):
-            dist.all_reduce(t, op=dist.ReduceOp.SUM, group=group)
-        return self
-
-    def result(self, names: Sequence[str] | None = None, layer: str = "", model_name: str = "",
-               *, allow_empty: bool = False) -> "SemanticVectors":
-        """The fitted :class:`SemanticVectors`. Raises if a concept has no live sample."""
-        k = self.num_concepts
-        if k == 0:
-            raise ValueError("no samples were seen: the data is empty")
-        if names is None:
-            names = [str(i) for i in range(k)]
-        names = [str(n) for n in names]
-        if len(names) != k:
-            raise ValueError(f"got {len(names)} names for {k} concepts; pass one name per concept index")
-        dead_total = int(self.dead.sum())
-        if dead_total:
-            warnings.warn(
-                f"{dead_total} sample(s) had no active unit at this layer and were excluded "
-                f"(see SemanticVectors.dead per concept)", stacklevel=3)
-        empty = [names[i] for i in range(k) if int(self.counts[i]) == 0]
-        if empty and not allow_empty:
-            detail = []
-            for i in range(k):
-                if int(self.counts[i]) == 0:
-                    d = int(self.dead[i])
-                    detail.append(f"{names[i]!r} ({d} dead sample(s))" if d else f"{names[i]!r} (no samples)")
-            raise ValueError(
-                f"{len(empty)} concept(s) have no sample with any active unit: {', '.join(detail[:20])}"
-                f"{' ...' if len(detail) > 20 else ''}. Give each concept images, drop it from names/labels, "
-                f"or pass allow_empty=True to keep it as a zero vector."
-            )
-        sums = self.sums.double().cpu()
-        norms = sums.norm(dim=1)
-        m = self.counts.cpu().double()
-        vectors = torch.where(norms[:, None] > 0, sums / norms.clamp(min=1e-300)[:, None], torch.zeros_like(sums))
-        rates = self.active.double().cpu() / m.clamp(min=1)[:, None]
-        diversity = torch.where(m > 0, 1.0 - norms / m.clamp(min=1), torch.full_like(m, float("nan")))
-        return SemanticVectors(
-            vectors=vectors.float(), rates=rates.float(), counts=self.counts.cpu().clone(),
-            dead=self.dead.cpu().clone(), names=names, layer=layer, diversity=diversity.float(),
-            model_name=model_name,
-        )
+def model_name(model: nn.Module) -> str:
+    return (getattr(model, INFO_ATTR, None) or {}).get("name") or type(model).__name__
 
 
 class Explanation(NamedTuple):
@@ -202,7 +77,9 @@ class SemanticVectors:
 
     Attributes (plain CPU tensors): ``vectors`` (K, D) unit rows v_c; ``rates`` (K, D)
     activation rates r_c; ``counts`` (K,) live samples; ``dead`` (K,) samples with no active
-    unit (excluded); ``diversity`` (K,) D_c; ``names``; ``layer``; ``model_name``.
+    unit (excluded); ``diversity`` (K,) D_c; ``names``; ``layer``.
+    Provenance: ``model_name``, ``fingerprint`` (of the model's weights), ``input_size``
+    (H, W of the images fitted on), ``kind`` ("classes", "textures", ...; "" if unknown).
     """
 
     vectors: torch.Tensor
@@ -213,14 +90,32 @@ class SemanticVectors:
     layer: str
     diversity: torch.Tensor
     model_name: str = ""
+    fingerprint: str = ""
+    input_size: tuple | None = None
+    kind: str = ""
+    extra: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self):
+        for attr in _TENSORS:
+            if not isinstance(getattr(self, attr), torch.Tensor):
+                raise TypeError(f"{attr} must be a torch.Tensor, got {type(getattr(self, attr)).__name__}")
+        if self.vectors.dim() != 2:
+            raise ValueError(f"vectors must be (K, D), got shape {tuple(self.vectors.shape)}")
         k, d = self.vectors.shape
         for attr, shape in (("rates", (k, d)), ("counts", (k,)), ("dead", (k,)), ("diversity", (k,))):
             if tuple(getattr(self, attr).shape) != shape:
                 raise ValueError(f"{attr} has shape {tuple(getattr(self, attr).shape)}, expected {shape}")
+        for attr in ("vectors", "rates"):
+            t = getattr(self, attr)
+            if not t.is_floating_point():
+                raise TypeError(f"{attr} must be floating point, got {t.dtype}")
+            if not torch.isfinite(t).all():
+                raise ValueError(f"{attr} contain NaN or Inf: these are not valid SeVecs")
         if len(self.names) != k:
             raise ValueError(f"{len(self.names)} names for {k} vectors")
+        self.names = [str(n) for n in self.names]
+        if self.input_size is not None:
+            self.input_size = tuple(int(v) for v in self.input_size)
 
     def __len__(self) -> int:
         return self.vectors.shape[0]
@@ -230,8 +125,31 @@ class SemanticVectors:
         return self.vectors.shape[1]
 
     def __repr__(self) -> str:
-        return (f"SemanticVectors({len(self)} concepts x {self.dim} units at layer {self.layer!r}"
+        kind = f"{self.kind} " if self.kind else ""
+        return (f"SemanticVectors({len(self)} {kind}concepts x {self.dim} units at layer {self.layer!r}"
                 f"{', model ' + repr(self.model_name) if self.model_name else ''})")
+
+    @classmethod
+    def from_accumulator(cls, acc: SeVecAccumulator, names: Sequence[str] | None = None, *, layer: str = "",
+                         allow_empty: bool = False, **provenance) -> "SemanticVectors":
+        """The SeVecs of a filled :class:`SeVecAccumulator` (``provenance``: model_name,
+        fingerprint, input_size, kind)."""
+        return cls(layer=layer, **acc.finalize(names, allow_empty=allow_empty), **provenance)
+
+    def _meta(self) -> dict:
+        return {"layer": self.layer, "model_name": self.model_name, "fingerprint": self.fingerprint,
+                "input_size": list(self.input_size) if self.input_size else None, "kind": self.kind,
+                "extra": self.extra}
+
+    def _replace(self, rows=None, **tensors) -> "SemanticVectors":
+        base = {a: getattr(self, a) for a in _TENSORS}
+        names = list(self.names)
+        if rows is not None:
+            base = {a: t[rows] for a, t in base.items()}
+            names = [self.names[r] for r in rows]
+        base.update(tensors)
+        return SemanticVectors(names=names, layer=self.layer, model_name=self.model_name, fingerprint=self.fingerprint,
+                               input_size=self.input_size, kind=self.kind, extra=dict(self.extra), **base)
 
     def index(self, name: str) -> int:
         """The row of concept ``name``."""
@@ -240,6 +158,38 @@ class SemanticVectors:
         except ValueError:
             raise KeyError(f"no concept named {name!r}; known: {', '.join(self.names[:30])}"
                            f"{' ...' if len(self.names) > 30 else ''}") from None
+
+    def rows(self, concepts, n: int | None = None) -> torch.Tensor:
+        """Rows (int64, CPU) for ``concepts``: a name, a row number, or a sequence / tensor of
+        them; with ``n``, a single one is repeated n times and a sequence must have n."""
+        if isinstance(concepts, (str, int, np.integer)) and not isinstance(concepts, bool):
+            items = [concepts]
+        elif isinstance(concepts, torch.Tensor):
+            if concepts.dtype == torch.bool or concepts.is_floating_point():
+                raise TypeError(f"concepts= must be names or integer rows, got a tensor of {concepts.dtype}")
+            items = concepts.reshape(-1).tolist()
+        elif isinstance(concepts, (list, tuple, np.ndarray)):
+            items = list(concepts)
+        else:
+            raise TypeError(f"concepts= must be a name, a row, or a sequence of them; got {type(concepts).__name__}")
+        out = []
+        for c in items:
+            if isinstance(c, str):
+                out.append(self.index(c))
+            elif isinstance(c, (int, np.integer)) and not isinstance(c, bool):
+                if not 0 <= int(c) < len(self):
+                    raise ValueError(f"concepts= row {int(c)} is out of range: these SeVecs have {len(self)} concepts "
+                                     f"(rows 0..{len(self) - 1}); pass a row in range or a concept name")
+                out.append(int(c))
+            else:
+                raise TypeError(f"concepts= entries must be names or integer rows, got {type(c).__name__}")
+        rows = torch.tensor(out, dtype=torch.long)
+        if n is not None:
+            if len(rows) == 1:
+                rows = rows.expand(n).clone()
+            elif len(rows) != n:
+                raise ValueError(f"got {len(rows)} concepts for {n} images; pass one, or one per image")
+        return rows
 
     def __getitem__(self, name: str) -> torch.Tensor:
         return self.vectors[self.index(name)]
@@ -253,10 +203,21 @@ class SemanticVectors:
         """
         if by not in ("rate", "vector"):
             raise ValueError(f"by must be 'rate' or 'vector', got {by!r}")
+        if isinstance(threshold, bool) or not isinstance(threshold, (int, float, np.number)) or not math.isfinite(threshold):
+            raise ValueError(f"threshold must be a finite number, got {threshold!r}")
         src = self.rates if by == "rate" else self.vectors
         if rows is not None:
             src = src[torch.as_tensor(rows, device="cpu").long()]
         return src > threshold
+
+    def permuted(self, seed: int = 0) -> "SemanticVectors":
+        """A control: each concept's rates and vector entries permuted over the units (one random
+        permutation per concept), so every mask keeps its size but picks random units."""
+        g = torch.Generator().manual_seed(seed)
+        perm = torch.argsort(torch.rand(len(self), self.dim, generator=g), dim=1)
+        out = self._replace(vectors=self.vectors.gather(1, perm), rates=self.rates.gather(1, perm))
+        out.extra = dict(self.extra, permuted_seed=seed)
+        return out
 
     def relevance(self, other: "SemanticVectors | None" = None) -> torch.Tensor:
         """Cosine relevance cos(v_a, v_b) of every concept here (rows) to every one of ``other``."""
@@ -264,6 +225,9 @@ class SemanticVectors:
         if other.dim != self.dim or (self.layer and other.layer and self.layer != other.layer):
             raise ValueError(f"relevance needs SeVecs of the same layer: {self.layer!r} ({self.dim} units) vs "
                              f"{other.layer!r} ({other.dim} units); fit both at one layer")
+        if self.fingerprint and other.fingerprint and self.fingerprint != other.fingerprint:
+            raise ValueError(f"relevance needs SeVecs of the same model: fitted on weights {self.fingerprint} and "
+                             f"{other.fingerprint}; fit both on one model")
         return self.vectors @ other.vectors.T
 
     def _scores(self, features: torch.Tensor, binarize: bool) -> torch.Tensor:
@@ -294,7 +258,7 @@ class SemanticVectors:
                 concepts: Sequence[str] | None = None) -> Explanation:
         """Per image, the ``top`` concepts (optionally among ``concepts``) whose SeVecs are closest."""
         s = self._scores(features, binarize)
-        idx_pool = list(range(len(self))) if concepts is None else [self.index(c) for c in concepts]
+        idx_pool = list(range(len(self))) if concepts is None else self.rows(concepts).tolist()
         s = s[:, idx_pool]
         if not 1 <= top <= s.shape[1]:
             raise ValueError(f"top={top} but there are {s.shape[1]} concepts to choose from")
@@ -304,83 +268,118 @@ class SemanticVectors:
 
     def subset(self, names: Sequence[str]) -> "SemanticVectors":
         """A new SemanticVectors with only the named concepts, in that order."""
-        rows = [self.index(n) for n in names]
-        return SemanticVectors(self.vectors[rows], self.rates[rows], self.counts[rows], self.dead[rows],
-                               [self.names[r] for r in rows], self.layer, self.diversity[rows], self.model_name)
+        return self._replace(rows=self.rows(list(names)).tolist())
 
-    def concat(self, other: "SemanticVectors") -> "SemanticVectors":
-        """Concepts of both sets, fitted at the same layer (e.g. classes + textures)."""
-        if other.dim != self.dim or self.layer != other.layer:
-            raise ValueError(f"cannot join SeVecs of layer {self.layer!r} and {other.layer!r}")
-        clash = set(self.names) & set(other.names)
-        if clash:
-            raise ValueError(f"concept names appear in both sets: {sorted(clash)[:10]}; rename one side")
-        cat = torch.cat
-        return SemanticVectors(cat([self.vectors, other.vectors]), cat([self.rates, other.rates]),
-                               cat([self.counts, other.counts]), cat([self.dead, other.dead]),
-                               self.names + other.names, self.layer,
-                               cat([self.diversity, other.diversity]), self.model_name)
+    def check_model(self, model: nn.Module, x_shape=None, *, kind: str | None = None, what: str = "these SeVecs",
+                    strict: bool = True) -> None:
+        """Refuse to use these SeVecs on a model (and input size, and concept kind) they were
+        not fitted for, saying what differs. ``strict=False`` warns instead."""
+        problems = []
+        if self.fingerprint:
+            fp = model_fingerprint(model)
+            if fp != self.fingerprint:
+                problems.append(f"they were fitted on {self.model_name or 'a model'} with weights {self.fingerprint}, "
+                                f"this model ({model_name(model)}) has weights {fp}")
+        if x_shape is not None and self.input_size and tuple(x_shape[-2:]) != tuple(self.input_size):
+            problems.append(f"they were fitted on {self.input_size[0]}x{self.input_size[1]} images, these are "
+                            f"{x_shape[-2]}x{x_shape[-1]}")
+        if kind is not None and self.kind and self.kind != kind:
+            problems.append(f"they are {self.kind} SeVecs, and {kind} SeVecs are needed here")
+        if not problems:
+            return
+        msg = f"{what} do not fit: " + "; ".join(problems)
+        if strict:
+            raise ValueError(msg + ". Refit them for this model and data, or pass check_provenance=False to use them "
+                                   "anyway (with a warning)")
+        warnings.warn(msg + " (check_provenance=False: used anyway)", UserWarning, stacklevel=3)
 
     # -- persistence ---------------------------------------------------------------
+    def _digest(self, meta: dict) -> str:
+        return tensor_digest(*(getattr(self, a) for a in _TENSORS),
+                             extra=json.dumps({**meta, "names": self.names}, sort_keys=True))
+
     def save(self, path: str | os.PathLike) -> None:
-        """Write to ``path`` atomically (temporary file in the same folder, then rename)."""
-        path = os.fspath(path)
-        meta = {"format": _FORMAT, "layer": self.layer, "model_name": self.model_name,
-                "names": list(self.names), "library_version": __version__}
-        payload = {"meta_json": json.dumps(meta), "vectors": self.vectors, "rates": self.rates,
-                   "counts": self.counts, "dead": self.dead, "diversity": self.diversity}
+        """Write to ``path`` atomically (temporary file in the same folder, then rename), with a
+        checksum of the contents that :meth:`load` verifies."""
+        meta = {"format": _FORMAT, **self._meta(), "names": list(self.names), "library_version": __version__}
+        meta["sha256"] = self._digest(self._meta())
+        payload = {"meta_json": json.dumps(meta), **{a: getattr(self, a) for a in _TENSORS}}
         atomic_write(path, lambda fh: torch.save(payload, fh))
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "SemanticVectors":
-        """Read a file written by :meth:`save` (``weights_only=True``: no code is run)."""
+        """Read a file written by :meth:`save` (``weights_only=True``: no code is run). A damaged,
+        truncated or foreign file raises ValueError saying so."""
+        path = os.fspath(path)
+        what = f"{path} is not a SemanticVectors file written by sevec_helpers"
         try:
-            payload = torch.load(os.fspath(path), map_location="cpu", weights_only=True)
+            payload = torch.load(path, map_location="cpu", weights_only=True)
         except FileNotFoundError:
             raise
         except Exception as e:  # pickle errors, truncated files, foreign objects
-            raise ValueError(f"{path} is not a SemanticVectors file written by sevec_helpers ({e})") from e
-        if not isinstance(payload, dict) or "meta_json" not in payload:
-            raise ValueError(f"{path} is not a SemanticVectors file written by sevec_helpers.SemanticVectors.save")
-        meta = json.loads(payload["meta_json"])
-        if meta.get("format") != _FORMAT:
-            raise ValueError(f"{path} has format {meta.get('format')!r}; this version reads {_FORMAT!r}")
-        return cls(vectors=payload["vectors"], rates=payload["rates"], counts=payload["counts"],
-                   dead=payload["dead"], names=meta["names"], layer=meta["layer"],
-                   diversity=payload["diversity"], model_name=meta.get("model_name", ""))
+            raise ValueError(f"{what} (it does not load with weights_only=True: {e})") from e
+        if not isinstance(payload, dict) or not isinstance(payload.get("meta_json"), str):
+            raise ValueError(f"{what} (no metadata)")
+        try:
+            meta = json.loads(payload["meta_json"])
+            assert isinstance(meta, dict)
+        except (ValueError, AssertionError):
+            raise ValueError(f"{what} (its metadata is not valid JSON)") from None
+        if meta.get("format") not in _READS:
+            raise ValueError(f"{path} has format {meta.get('format')!r}; this version reads {', '.join(_READS)}")
+        missing = [k for k in _TENSORS if not isinstance(payload.get(k), torch.Tensor)] + \
+                  [k for k in ("names", "layer") if k not in meta]
+        if missing:
+            raise ValueError(f"{path} is damaged or incomplete: missing {', '.join(missing)}")
+        try:
+            sv = cls(**{k: payload[k] for k in _TENSORS}, names=meta["names"], layer=meta["layer"],
+                     model_name=meta.get("model_name", ""), fingerprint=meta.get("fingerprint", ""),
+                     input_size=meta.get("input_size"), kind=meta.get("kind", ""), extra=meta.get("extra") or {})
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"{path} does not hold valid SeVecs: {e}") from None
+        if meta["format"] == _FORMAT and sv._digest(sv._meta()) != meta.get("sha256"):
+            raise ValueError(f"{path} is damaged: its contents do not match the checksum written with it; "
+                             f"refit the SeVecs or restore the file")
+        return sv
 
 
 def fit_accumulator(model: nn.Module, data, layer: str, *, num_concepts: int | None = None, batch_size: int = 64,
-                    device=None, progress: bool = True) -> tuple[SeVecAccumulator | None, str]:
-    """The streaming pass of :func:`fit_sevecs`: returns the filled accumulator (None if the
-    data was empty) and the layer's label. Shards fitted this way can be merged, or summed
-    across processes with :meth:`SeVecAccumulator.all_reduce`."""
-    dev = torch.device(device) if device is not None else default_device()
-    acc = None
-    with eval_on(model, dev), tap(model, layer, stop=True) as t, torch.inference_mode():
+                    progress: bool = True, desc: str | None = None) -> tuple[SeVecAccumulator | None, str, tuple | None]:
+    """The streaming pass of :func:`fit_sevecs`, where the model lives: returns the filled
+    accumulator (None if the data was empty), the layer's label and the input size (H, W).
+    Shards fitted this way can be merged, or summed across processes with
+    :meth:`SeVecAccumulator.all_reduce`."""
+    acc, size = None, None
+    dtype = model_dtype(model)
+    with eval_mode(model) as dev, tap(model, layer, stop=True) as t, torch.inference_mode():
         bar = tqdm(as_loader(data, batch_size), total=n_batches(data, batch_size), disable=not progress,
-                   desc=f"fit SeVecs @ {t.ref.label}")
+                   desc=desc or f"fit SeVecs @ {t.ref.label}")
         nonfinite = torch.zeros((), dtype=torch.bool, device=dev)
         for x, y in bar:
-            if y is None:
+            if y is None or isinstance(y, dict):
                 raise ValueError("fit_sevecs needs labelled data: yield (image, concept_index) pairs")
-            x = x.to(dev, non_blocking=True)
             if acc is None:  # the first batch is checked at once, later ones without a host sync
-                h = t.run(model, check_images(x))
+                x = check_images(x, dtype=dtype).to(dev, non_blocking=True)
+                check_input_scale(model, x)
+                size = tuple(x.shape[-2:])
+                h = t.run(model, x)
                 check_finite_activations(h, t.ref.label)
                 warn_if_signed(h, t.ref.label)
                 acc = SeVecAccumulator(num_concepts, h.shape[1], device=dev)
             else:
-                if not x.is_floating_point() or x.dim() != 4:
-                    check_images(x)
-                h = t.run(model, x)
+                if not isinstance(x, torch.Tensor) or x.dtype != dtype or x.dim() != 4:
+                    x = check_images(x, dtype=dtype)
+                if tuple(x.shape[-2:]) != size:
+                    raise ValueError(f"images change size within the data ({size[0]}x{size[1]}, then "
+                                     f"{x.shape[-2]}x{x.shape[-1]}): resize them all to one size (the model's transform)")
+                h = t.run(model, x.to(dev, non_blocking=True))
                 nonfinite |= ~torch.isfinite(h).all()
             acc.update(h, y, check_finite=False)
         if bool(nonfinite):
             raise ValueError(f"activations of layer {t.ref.label!r} contained NaN or Inf in some batch; check the "
                              f"input images (e.g. torch.nan_to_num) and the model's weights")
         label = layer if isinstance(layer, str) else t.ref.label
-    return acc, label
+    return acc, label, size
 
 
 def fit_sevecs(
@@ -390,127 +389,28 @@ def fit_sevecs(
     *,
     names: Sequence[str] | None = None,
     num_concepts: int | None = None,
+    kind: str | None = None,
     batch_size: int = 64,
-    device=None,
     progress: bool = True,
     allow_empty: bool = False,
 ) -> SemanticVectors:
-    """Fit one SeVec per concept at ``layer`` in ONE streaming pass over ``data``.
+    """Fit one SeVec per concept at ``layer`` in ONE streaming pass over ``data``, where the
+    model lives.
 
     ``data`` yields (image, concept index) pairs (a Dataset, a DataLoader, or a tuple of
-    tensors). Concept names come from ``names``, else the dataset's ``classes``; the number
-    of concepts from those, ``num_concepts``, or the largest label seen. The forward pass
-    stops right after ``layer``, so fitting costs at most one forward pass.
+    tensors or arrays). Concept names come from ``names``, else the dataset's ``classes``;
+    the number of concepts from those, ``num_concepts``, or the largest label seen.
+    ``kind`` (default: the dataset's ``concept_kind``) records what the concepts are
+    ("classes", "textures", ...). The forward pass stops right after ``layer``.
     """
     if names is None:
         names = _concept_names(data)
     if names is not None and num_concepts is not None and len(names) != num_concepts:
         raise ValueError(f"names has {len(names)} entries but num_concepts={num_concepts}")
     k = len(names) if names is not None else num_concepts
-    acc, label = fit_accumulator(model, data, layer, num_concepts=k, batch_size=batch_size, device=device,
-                                 progress=progress)
+    acc, label, size = fit_accumulator(model, data, layer, num_concepts=k, batch_size=batch_size, progress=progress)
     if acc is None:
         raise ValueError("data is empty: no images to fit SeVecs on")
-    model_name = getattr(model, "_sevec_name", type(model).__name__)
-    return acc.result(names, layer=label, model_name=model_name, allow_empty=allow_empty)
-
-
-@dataclass
-class PerturbationResult:
-    """Table 1: mean change of the true-class softmax probability under four edits of a layer."""
-
-    associated_neuron: float
-    random_neuron: float
-    sevec_mask: float
-    permuted_mask: float
-    baseline_prob: float
-    n_images: int
-    deltas: dict  # name -> (N,) numpy array of per-image changes
-    baseline: np.ndarray  # (N,) true-class probability before any edit
-
-    def as_dict(self) -> dict:
-        keys = ("associated_neuron", "random_neuron", "sevec_mask", "permuted_mask")
-        out = {k: getattr(self, k) for k in keys}
-        out["sem"] = {k: float(np.std(self.deltas[k], ddof=1) / math.sqrt(len(self.deltas[k])))
-                      if len(self.deltas[k]) > 1 else float("nan") for k in keys}
-        out.update(baseline_prob=self.baseline_prob, n_images=self.n_images)
-        return out
-
-
-def perturbation_study(
-    model: nn.Module,
-    data,
-    sevecs: SemanticVectors,
-    layer: str | None = None,
-    *,
-    seed: int = 0,
-    threshold: float = 0.5,
-    by: str = "rate",
-    scale: float = 1.5,
-    batch_size: int = 64,
-    device=None,
-    progress: bool = True,
-) -> PerturbationResult:
-    """Single neuron vs SeVec (paper Sec. 3.1, Table 1), on held-out labelled images.
-
-    At ``layer`` (default: the SeVecs' layer, e.g. post-ReLU fc1) with activations h of an
-    image of class c: associated neuron sets h[argmax v_c] = scale * max(h); random neuron
-    does the same on a random unit; SeVec mask multiplies h by 1[r_c > threshold]; permuted
-    mask multiplies by a random permutation of that mask. Returns the mean change of the
-    true-class softmax probability for each edit.
-    """
-    layer = layer or sevecs.layer
-    ref = resolve_layer(model, layer)
-    if sevecs.layer and not same_layer(model, ref, sevecs.layer):
-        raise ValueError(f"the SeVecs were fitted at {sevecs.layer!r}, not {layer!r}; fit them at the layer you perturb")
-    gen = torch.Generator().manual_seed(seed)
-    dev = torch.device(device) if device is not None else default_device()
-    masks = sevecs.mask(threshold, by=by).to(dev)     # moved to the device once, not per batch
-    assoc = sevecs.vectors.argmax(dim=1).to(dev)
-    deltas = {k: [] for k in ("associated_neuron", "random_neuron", "sevec_mask", "permuted_mask")}
-    base_probs = []
-
-    def edit(kind, labels, rnd_unit, perm):
-        def fn(h):
-            if h.shape[1] != sevecs.dim:
-                raise ValueError(f"layer {layer!r} has {h.shape[1]} units, the SeVecs {sevecs.dim}")
-            if kind in ("associated_neuron", "random_neuron"):
-                h = h.clone()
-                unit = assoc[labels] if kind == "associated_neuron" else rnd_unit
-                h[torch.arange(h.shape[0], device=h.device), unit] = scale * h.max(dim=1).values
-                return h
-            m = masks[labels]
-            if kind == "permuted_mask":
-                m = m.gather(1, perm)
-            return h * m.to(h.dtype)
-        return fn
-
-    with eval_on(model, dev), torch.inference_mode():
-        bar = tqdm(as_loader(data, batch_size), total=n_batches(data, batch_size), disable=not progress,
-                   desc="perturbation study")
-        for x, y in bar:
-            if y is None:
-                raise ValueError("perturbation_study needs labelled images: yield (image, class_index) pairs")
-            if int(y.min()) < 0 or int(y.max()) >= len(sevecs):  # checked on the CPU labels: no device sync
-                raise ValueError(f"labels must index the {len(sevecs)} SeVecs (concept i = class i); got {int(y.max())}")
-            x = check_images(x.to(dev))
-            y = y.to(dev).long()
-            p0 = torch.softmax(model(x).float(), dim=1).gather(1, y[:, None])[:, 0]
-            base_probs.append(p0.cpu())
-            b = x.shape[0]
-            rnd_unit = torch.randint(0, sevecs.dim, (b,), generator=gen).to(dev)
-            perm = torch.argsort(torch.rand(b, sevecs.dim, generator=gen), dim=1).to(dev)
-            for kind in deltas:
-                with replace_output(model, ref, edit(kind, y, rnd_unit, perm)) as calls:
-                    p = torch.softmax(model(x).float(), dim=1).gather(1, y[:, None])[:, 0]
-                calls.check()
-                deltas[kind].append((p - p0).cpu())
-    if not base_probs:
-        raise ValueError("data is empty")
-    arr = {k: torch.cat(v).double().numpy() for k, v in deltas.items()}
-    base = torch.cat(base_probs).double().numpy()
-    return PerturbationResult(
-        associated_neuron=float(arr["associated_neuron"].mean()), random_neuron=float(arr["random_neuron"].mean()),
-        sevec_mask=float(arr["sevec_mask"].mean()), permuted_mask=float(arr["permuted_mask"].mean()),
-        baseline_prob=float(base.mean()), n_images=len(base), deltas=arr, baseline=base,
-    )
+    return SemanticVectors.from_accumulator(acc, names, layer=label, allow_empty=allow_empty, model_name=model_name(model),
+                                            fingerprint=model_fingerprint(model), input_size=size,
+                                            kind=kind if kind is not None else _concept_kind(data))

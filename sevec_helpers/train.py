@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 
 from ._io import atomic_write
 from ._version import __version__
-from .analysis import accuracy
+from .metrics import accuracy
 from .models import VGG_MINI_CFG, WEIGHTS_DIR, VGGMini, sha256_of
 from .world import CLASS_NAMES, ConceptWorld, ObjectsDataset, load_tensors
 
@@ -38,7 +38,7 @@ def normalize(x: torch.Tensor) -> torch.Tensor:
 
 def evaluate(model, x: torch.Tensor, y: torch.Tensor, batch_size: int = 256) -> dict:
     """Top-1 and top-5 accuracy, overall and per class, of ``model`` on [0, 1] images ``x``."""
-    acc = accuracy(model, (normalize(x), y), len(CLASS_NAMES), batch_size=batch_size, device="cpu")
+    acc = accuracy(model, (normalize(x), y), len(CLASS_NAMES), batch_size=batch_size)
     return acc.as_dict()
 
 

@@ -169,35 +169,6 @@ def curves(x: Sequence[float], ys: dict[str, Sequence[float]], xlabel: str, ylab
     return fig
 
 
-def world_examples(world, n: int = 6):
-    """Issue-3 overview: examples per class, texture, material and colour, and a scene with boxes."""
-    from . import world as W
-
-    figs = {}
-    rows = [world.object_image(c, i)[0] for c in range(len(W.CLASS_NAMES)) for i in range(n)]
-    figs["classes"] = image_grid(rows, ncols=n * 4, size=0.75,
-                                 titles=[W.CLASS_NAMES[c] if i == 0 else "" for c in range(len(W.CLASS_NAMES))
-                                         for i in range(n)])
-    sw = []
-    titles = []
-    for kind, names in (("textures", W.TEXTURE_NAMES), ("materials", W.MATERIAL_NAMES), ("colors", W.COLOR_NAMES)):
-        for c, name in enumerate(names):
-            sw += [world.swatch_image(kind, c, i) for i in range(2)]
-            titles += [name, ""]
-    figs["swatches"] = image_grid(sw, titles=titles, ncols=12, size=0.8)
-    fig, axes = plt.subplots(1, 4, figsize=(8, 2.3))
-    for k, ax in enumerate(axes):
-        img, boxes, labels, _ = world.scene(k)
-        ax.imshow(img)
-        for b, lab in zip(boxes, labels):
-            ax.add_patch(plt.Rectangle((b[0] - 0.5, b[1] - 0.5), b[2] - b[0], b[3] - b[1], fill=False, ec="yellow"))
-            ax.text(b[0], b[1] - 1, W.CLASS_NAMES[lab], color="yellow", fontsize=6, va="bottom")
-        ax.axis("off")
-    fig.tight_layout()
-    figs["scenes"] = fig
-    return figs
-
-
 # ---------------------------------------------------------------------------------------
 # plotly: interactive in the static book
 # ---------------------------------------------------------------------------------------
@@ -330,12 +301,28 @@ def _cell(v) -> str:
     return (v if isinstance(v, str) else fmt(v)).replace("|", "\\|").replace("\n", " ")
 
 
-def verdict_table(rows: Sequence[dict]):
-    """Markdown table: claim | paper | ours | verdict | why. Displays in Jupyter and the book."""
+def _row(r) -> dict:
+    return r.as_dict() if hasattr(r, "as_dict") else dict(r)
+
+
+def verdict_table(rows: Sequence):
+    """The paper's claims: claim | paper | ours | verdict | why (Verdict rows or their dicts)."""
     head = "| claim | paper | ours | verdict | why |\n|---|---|---|---|---|\n"
     body = "".join(f"| {_cell(r['claim'])} | {_cell(r['paper'])} | {_cell(r['ours'])} | **{_cell(r['verdict'])}** | "
-                   f"{_cell(r.get('why', ''))} |\n" for r in rows)
+                   f"{_cell(r.get('why', ''))} |\n" for r in map(_row, rows))
     return Markdown(head + body)
+
+
+def checks_table(rows: Sequence, title: str = "Our own checks (not counted as reproductions)"):
+    """Checks of our own: check | ours | reading (Check rows or their dicts)."""
+    head = f"**{title}**\n\n| check | ours | reading |\n|---|---|---|\n"
+    body = "".join(f"| {_cell(r['check'])} | {_cell(r['ours'])} | {_cell(r['reading'])} |\n" for r in map(_row, rows))
+    return Markdown(head + body)
+
+
+def stack(items: Sequence):
+    """Several Markdown outputs as one (a cell shows only its last value)."""
+    return Markdown("\n\n".join(getattr(i, "data", str(i)) for i in items))
 
 
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence]):

@@ -2,6 +2,7 @@
 
 import warnings
 
+import fake_datasets as F
 import numpy as np
 import pytest
 import torch
@@ -9,8 +10,6 @@ from torchvision import transforms as T
 
 import sevec_helpers as sh
 from sevec_helpers import data as D
-
-import fake_datasets as F
 
 TO = T.Compose([T.Resize(32), T.CenterCrop(32), T.ToTensor()])
 SYN = F.SYN
@@ -56,7 +55,7 @@ def test_streaming_skips_unreadable_images(imagenet):
     model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU(), torch.nn.Flatten())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        feats, labels = sh.extract_features(model, ds, "1", batch_size=4, progress=False, device="cpu")
+        feats, labels = sh.extract_features(model, ds, "1", batch_size=4, progress=False)
     assert len(feats) == len(ds) - 1
 
 
@@ -141,26 +140,30 @@ def test_voc_scenes(tmp_path):
 
 
 def test_imagenet_profile_needs_its_paths(imagenet):
-    from sevec_helpers import experiment as X
+    from sevec_helpers import profiles
 
     with pytest.raises(FileNotFoundError, match="ImageNet train"):
-        X.setup("imagenet", model="alexnet", imagenet_train=str(imagenet / "missing"))
+        profiles.study("imagenet", sizes=dict(model="alexnet", imagenet_train=str(imagenet / "missing")))
+    with pytest.raises(ValueError, match="has no size.*per_clas_fit"):
+        profiles.study("imagenet", sizes=dict(per_clas_fit=3))
 
 
 def test_imagenet_profile_runs_on_a_tiny_tree(imagenet):
-    from sevec_helpers import experiment as X
+    from sevec_helpers import profiles
 
-    s = X.setup("imagenet", model="alexnet", weights=None, imagenet_train=str(imagenet / "train"),
-                imagenet_val=str(imagenet / "val"), val_annotations=str(imagenet / "LOC_val_solution.csv"),
-                synset_mapping=str(imagenet / "LOC_synset_mapping.txt"), per_class_fit=2, n_scenes=4)
+    s = profiles.study("imagenet", sizes=dict(
+        model="alexnet", weights=None, imagenet_train=str(imagenet / "train"), imagenet_val=str(imagenet / "val"),
+        val_annotations=str(imagenet / "LOC_val_solution.csv"), synset_mapping=str(imagenet / "LOC_synset_mapping.txt"),
+        per_class_fit=2, n_scenes=4))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        sv = sh.fit_sevecs(s.model, s.class_fit, "fc1", progress=False, device="cpu")
-    assert sv.names == SYN and sv.dim == 4096
-    x, t = s.scenes[0]
+        sv = s.sevecs("classes", "fc1")
+    assert sv.names == SYN and sv.dim == 4096 and sv.kind == "classes"
+    x, t = s.dataset("scenes")[0]
     assert x.shape == (3, 224, 224) and t["boxes"].shape[1] == 4
-    g = s.spec.denormalize(s.grayscale_holdout[0][0][None])[0]  # the colour ablation: three equal channels
+    g = s.spec.denormalize(s.dataset("class_holdout_gray")[0][0][None])[0]  # the colour ablation: equal channels
     assert torch.allclose(g[0], g[1], atol=1e-5) and torch.allclose(g[1], g[2], atol=1e-5)
+    assert s.truth is None and s.image_truth() is None
 
 
 def test_restrict_outputs_keeps_aliases_and_picks_columns():
@@ -173,21 +176,23 @@ def test_restrict_outputs_keeps_aliases_and_picks_columns():
         assert torch.equal(sub(x), base(x)[:, [0, 217, 482]])
     assert sspec.categories == ["tench", "English springer", "cassette player"]
     assert sh.layer_aliases(sub)["fc1"] == "base.classifier.2"
-    assert sh.extract_features(sub, x, "fc1", progress=False, device="cpu").shape == (2, 4096)
+    assert sh.extract_features(sub, x, "fc1", progress=False).values.shape == (2, 4096)
 
 
 def test_imagenette_profile_with_paired_scenes(tmp_path):
-    from sevec_helpers import analysis as A
-    from sevec_helpers import experiment as X
+    from sevec_helpers import profiles
+    from sevec_helpers import scene_eval as E
 
     F.imagenette_tree(tmp_path)
-    s = X.setup("imagenette", model="alexnet", weights=None, imagenette_root=str(tmp_path), n_scenes=3)
-    assert len(s.classes) == 10 and len(s.class_fit) == 20
+    s = profiles.study("imagenette", sizes=dict(model="alexnet", weights=None, imagenette_root=str(tmp_path),
+                                                n_scenes=3))
+    assert len(s.classes) == 10 and len(s.dataset("class_fit")) == 20
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        sv = sh.fit_sevecs(s.model, s.class_fit, "pool5", progress=False, device="cpu", batch_size=10)
-    x, t = s.scenes[0]
+        sv = sh.fit_sevecs(s.model, s.dataset("class_fit"), "pool5", progress=False, batch_size=10)
+    x, t = s.dataset("scenes")[0]
     assert x.shape == (3, 224, 224) and t["boxes"].tolist()[0] == [0, 56, 112, 168]
     assert t["labels"][0] != t["labels"][1]
-    res = A.scene_maps(s.model, s.scenes, sv)
-    assert res["maps"]["Semantic GuidedBP"].shape == (6, 224, 224)
+    res = E.scene_maps(s.model, s.dataset("scenes"), sv)
+    assert res.maps["Semantic GuidedBP"].shape == (6, 224, 224)
+    assert res.maps["Semantic GuidedBP (other object's mask)"].shape == (6, 224, 224)

@@ -18,7 +18,7 @@ SCRIPT = textwrap.dedent("""
     dist.init_process_group("gloo")
     model, spec = sh.load_model("vgg_mini")
     ds = ObjectsDataset(split="test", per_class=3, transform=spec.transform)
-    sv = fit_sevecs_distributed(model, ds, "fc1", batch_size=8, device="cpu")
+    sv = fit_sevecs_distributed(model, ds, "fc1", batch_size=8)
     if dist.get_rank() == 0:
         sv.save(sys.argv[1])
     dist.destroy_process_group()
@@ -43,7 +43,7 @@ def test_torchrun_two_processes_equal_one(tmp_path):
 
     model, spec = sh.load_model("vgg_mini")
     ds = ObjectsDataset(split="test", per_class=3, transform=spec.transform)
-    one = sh.fit_sevecs(model, ds, "fc1", batch_size=8, device="cpu", progress=False)
+    one = sh.fit_sevecs(model, ds, "fc1", batch_size=8, progress=False)
     assert torch.equal(dist_sv.counts, one.counts)
     assert torch.allclose(dist_sv.vectors, one.vectors, atol=1e-6)
     assert torch.allclose(dist_sv.rates, one.rates, atol=1e-6)

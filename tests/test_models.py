@@ -49,7 +49,7 @@ def test_checksum_and_foreign_checkpoints(tmp_path, monkeypatch):
 
 
 def test_unknown_model_and_offline_torchvision_weights(monkeypatch, tmp_path):
-    with pytest.raises(ValueError, match="available: .*vgg_mini"):
+    with pytest.raises(ValueError, match="available here: .*vgg_mini.*torchvision"):
         sh.load_model("resnet9000")
     model, spec = sh.load_model("vgg16", weights=None)
     assert spec.aliases == {"pool5": "features.30", "fc1": "classifier.1", "fc2": "classifier.4"}
@@ -82,15 +82,15 @@ def test_alias_and_module_name_are_the_same_layer():
     model, spec = sh.load_model("vgg_mini")
     x, y = T.heldout(seed=4, per_class=2)
     x = spec.normalize(x)
-    sv = sh.fit_sevecs(model, (x, y), "fc1", progress=False, device="cpu")
-    a = sh.perturbation_study(model, (x, y), sv, "classifier.1", progress=False, device="cpu")
-    b = sh.perturbation_study(model, (x, y), sv, progress=False, device="cpu")
+    sv = sh.fit_sevecs(model, (x, y), "fc1", progress=False)
+    a = sh.perturbation_study(model, (x, y), sv, "classifier.1", progress=False)
+    b = sh.perturbation_study(model, (x, y), sv, progress=False)
     assert a.as_dict() == b.as_dict()
     with torch.no_grad():
         p0 = model(x).softmax(1).gather(1, y[:, None])[:, 0].double().numpy()
     assert abs(a.baseline - p0).max() < 1e-6
     with pytest.raises(ValueError, match="fitted at 'fc1'"):
-        sh.perturbation_study(model, (x, y), sv, "fc2", progress=False, device="cpu")
-    sv5 = sh.fit_sevecs(model, (x, y), "pool5", progress=False, device="cpu")
+        sh.perturbation_study(model, (x, y), sv, "fc2", progress=False)
+    sv5 = sh.fit_sevecs(model, (x, y), "pool5", progress=False)
     assert torch.equal(sh.guided_backprop(model, x[:2], y[:2], sevecs=sv5, mask_layer="features.18"),
                        sh.guided_backprop(model, x[:2], y[:2], sevecs=sv5))

@@ -1,9 +1,9 @@
 """The project's promises: pyproject and environment.yml agree; README and CI use one test command."""
 
 import re
-import tomllib
 from pathlib import Path
 
+import tomllib
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]

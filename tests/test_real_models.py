@@ -26,10 +26,9 @@ def photo(name):
 def test_loads_offline_with_aliases(lite):
     model, spec = lite
     assert spec.weights_present and len(spec.categories) == 1000 and not model.training
-    assert sh.extract_features(model, torch.zeros(1, 3, 224, 224), "pool5", progress=False,
-                               device="cpu").shape == (1, 1280 * 7 * 7)
+    assert sh.extract_features(model, torch.full((1, 3, 224, 224), -1.0), "pool5", progress=False).values.shape == (1, 1280 * 7 * 7)
     with pytest.raises(ValueError, match="runs 2 times"):
-        sh.extract_features(model, torch.zeros(1, 3, 224, 224), "_swish", progress=False, device="cpu")
+        sh.extract_features(model, torch.full((1, 3, 224, 224), -1.0), "_swish", progress=False)
 
 
 @pytest.mark.parametrize("name,expected", [("chelsea", {"tabby", "tiger cat", "Egyptian cat"}),

@@ -5,9 +5,9 @@ import torch
 import torch.nn as nn
 import torchvision
 from captum.attr import GuidedBackprop, InputXGradient
+from conftest import hook_state
 
 import sevec_helpers as sh
-from conftest import hook_state
 
 
 def sevecs_with_rates(rates: torch.Tensor, layer: str) -> sh.SemanticVectors:
@@ -160,7 +160,7 @@ def _manual_semantic(m, x, target, mask, guided: bool):
 def test_semantic_versions_on_vgg_and_alexnet(tv_model):
     name, m, x = tv_model
     target = torch.tensor([3, 17])
-    d = sh.extract_features(m, x, "pool5", progress=False, device="cpu").shape[1]
+    d = sh.extract_features(m, x, "pool5", progress=False).values.shape[1]
     ones = sevecs_with_rates(torch.ones(1000, d), "pool5")
     zeros = sevecs_with_rates(torch.zeros(1000, d), "pool5")
     for fn in (sh.guided_backprop, sh.gradient_x_input):
@@ -213,8 +213,8 @@ def test_hooks_removed_when_model_raises():
     x = torch.randn(2, 3, 8, 8)
     sv = sevecs_with_rates(torch.ones(2, 4 * 3 * 3), "pool5")
     for call in (lambda: sh.guided_backprop(m, x, 0, sevecs=sv), lambda: sh.gradient_x_input(m, x, 0),
-                 lambda: sh.extract_features(m, x, "fc1", progress=False, device="cpu"),
-                 lambda: sh.fit_sevecs(m, (x, torch.tensor([0, 1])), "fc1", progress=False, device="cpu")):
+                 lambda: sh.extract_features(m, x, "fc1", progress=False),
+                 lambda: sh.fit_sevecs(m, (x, torch.tensor([0, 1])), "fc1", progress=False)):
         with pytest.raises(RuntimeError, match="inside the model"):
             call()
         assert hook_state(m) == before

@@ -4,9 +4,9 @@ import os
 import numpy as np
 import pytest
 import torch
+from conftest import PlantedNet, hook_state, planted_inputs
 
 import sevec_helpers as sh
-from conftest import PlantedNet, hook_state, planted_inputs
 
 
 def analytic(patterns: np.ndarray, labels: np.ndarray, k: int):
@@ -30,7 +30,7 @@ def test_hand_built_exact_values():
     pats = torch.tensor([[1, 1, 0, 0], [1, 0, 0, 0], [0, 0, 1, 1]])
     x = planted_inputs(pats, scale=torch.tensor([3.0, 0.5, 2.0, 7.0]))
     y = torch.tensor([0, 0, 1])
-    sv = sh.fit_sevecs(net, (x, y), "act", names=["a", "b"], progress=False, device="cpu")
+    sv = sh.fit_sevecs(net, (x, y), "act", names=["a", "b"], progress=False)
     s = 1 / math.sqrt(2)
     A0 = torch.tensor([1 + s, s, 0, 0], dtype=torch.float64)
     assert torch.allclose(sv.vectors[0].double(), A0 / A0.norm(), atol=1e-7)
@@ -52,7 +52,7 @@ def test_diversity_is_one_minus_mean_cosine():
     pats[:, 0] = 1
     y = torch.randint(0, 3, (50,), generator=g)
     net = PlantedNet(30)
-    sv = sh.fit_sevecs(net, (planted_inputs(pats), y), "act", progress=False, device="cpu")
+    sv = sh.fit_sevecs(net, (planted_inputs(pats), y), "act", progress=False)
     for c in range(3):
         a = pats[y == c].double()
         cos = (a / a.norm(dim=1, keepdim=True)) @ sv.vectors[c].double()
@@ -70,7 +70,7 @@ def test_streaming_equals_analytic(batch_size):
     net = PlantedNet(25)
     with pytest.warns(UserWarning, match="1 sample"):
         sv = sh.fit_sevecs(net, (planted_inputs(torch.tensor(pats)), torch.tensor(labels)), "act",
-                           batch_size=batch_size, progress=False, device="cpu")
+                           batch_size=batch_size, progress=False)
     V, R, D = analytic(pats, labels, 4)
     assert np.allclose(sv.vectors.numpy(), V, atol=1e-6)
     assert np.allclose(sv.rates.numpy(), R, atol=1e-6)
@@ -88,7 +88,7 @@ def test_merge_of_shards_equals_whole():
     for i, p in enumerate(parts):
         p.update(h[i * 30 : (i + 1) * 30], y[i * 30 : (i + 1) * 30])
     merged = sh.SeVecAccumulator(5, 40).merge(parts[0]).merge(parts[1]).merge(parts[2])
-    a, b = whole.result(), merged.result()
+    a, b = sh.SemanticVectors.from_accumulator(whole), sh.SemanticVectors.from_accumulator(merged)
     assert torch.equal(a.counts, b.counts)
     assert torch.allclose(a.vectors, b.vectors, atol=1e-7)
     assert torch.allclose(a.rates, b.rates, atol=1e-7)
@@ -102,7 +102,7 @@ def test_accumulator_grows_and_validates():
         sh.SeVecAccumulator(2, 3).update(torch.ones(1, 3), torch.tensor([2]))
     with pytest.raises(ValueError, match="NaN"):
         acc.update(torch.tensor([[float("nan"), 1, 1]]), torch.tensor([0]))
-    with pytest.raises(ValueError, match="one integer label per row"):
+    with pytest.raises(ValueError, match="one integer label per image"):
         acc.update(torch.ones(2, 3), torch.tensor([0]))
     with pytest.raises(ValueError, match="units per sample"):
         acc.update(torch.ones(2, 4), torch.tensor([0, 1]))
@@ -231,14 +231,14 @@ def test_reused_module_needs_call_index():
     m = Twice()
     x = torch.randn(4, 1, 1, 3)
     with pytest.raises(ValueError, match="runs 2 times.*act@1"):
-        sh.extract_features(m, x, "act", progress=False, device="cpu")
-    f0 = sh.extract_features(m, x, "act@0", progress=False, device="cpu")
-    f1 = sh.extract_features(m, x, "act@1", progress=False, device="cpu")
+        sh.extract_features(m, x, "act", progress=False)
+    f0 = sh.extract_features(m, x, "act@0", progress=False).values
+    f1 = sh.extract_features(m, x, "act@1", progress=False).values
     with torch.no_grad():
         h0 = torch.relu(m.a(x.flatten(1)))
         assert torch.allclose(f0, h0) and torch.allclose(f1, torch.relu(m.b(h0)))
     with pytest.raises(ValueError, match="ran only 2"):
-        sh.extract_features(m, x, "act@5", progress=False, device="cpu")
+        sh.extract_features(m, x, "act@5", progress=False)
 
 
 def test_nan_in_a_later_batch_is_caught():
@@ -246,4 +246,4 @@ def test_nan_in_a_later_batch_is_caught():
     x = planted_inputs(torch.tensor([[1, 0, 0, 0], [0, 1, 0, 0], [1, 1, 0, 0]]))
     x[2, 0, 0, 1] = float("inf")
     with pytest.raises(ValueError, match="NaN or Inf in some batch"):
-        sh.fit_sevecs(net, (x, torch.tensor([0, 1, 0])), "act", batch_size=1, progress=False, device="cpu")
+        sh.fit_sevecs(net, (x, torch.tensor([0, 1, 0])), "act", batch_size=1, progress=False)

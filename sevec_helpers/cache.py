@@ -1,0 +1,105 @@
+"""A disk cache for SeVecs, features and other tensors, so no chapter refits what another fitted.
+
+Every entry is keyed by what determines it: the model's weights fingerprint, the layer,
+the dataset's fingerprint and the parameters. Entries are written atomically (temporary
+file, then rename) and read with ``weights_only=True``; a damaged entry is recomputed.
+Temporary files left by a process killed mid-write are removed the next time a cache
+opens the same folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from pathlib import Path
+from typing import Callable
+
+import torch
+from torch.utils.data import Dataset
+
+from ._fingerprint import value_digest
+from ._io import atomic_write, clean_stale_temporaries
+from .sevec import SemanticVectors
+
+STALE_AFTER_S = 60.0  # a temporary file older than this belongs to a process that died
+
+
+def dataset_fingerprint(ds) -> dict:
+    """What identifies ``ds`` for the cache: its own ``fingerprint()`` when it has one; else its
+    type, length and a digest of three items (first, middle, last)."""
+    fp = getattr(ds, "fingerprint", None)
+    if callable(fp):
+        return fp()
+    if isinstance(ds, torch.utils.data.Subset):
+        return {"subset_of": dataset_fingerprint(ds.dataset), "indices": value_digest(list(ds.indices))}
+    if not isinstance(ds, Dataset) or not hasattr(ds, "__len__"):
+        raise TypeError(f"cannot fingerprint {type(ds).__name__} for the cache; give it a fingerprint() method")
+    h = hashlib.sha256()
+    n = len(ds)
+    for i in sorted({0, n // 2, n - 1} if n else set()):
+        item = ds[i]
+        for part in item if isinstance(item, (tuple, list)) else (item,):
+            if isinstance(part, torch.Tensor):
+                h.update(part.detach().cpu().contiguous().numpy().tobytes())
+            else:
+                h.update(json.dumps(part, default=str, sort_keys=True).encode())
+    return {"type": type(ds).__name__, "n": n, "items": h.hexdigest()[:16]}
+
+
+class DiskCache:
+    """``get(kind, key, compute)``: the cached value for ``key`` (a JSON-able dict), computed and
+    stored on a miss. ``root=None`` keeps entries in memory only. ``kind`` is "sevecs" (a
+    :class:`SemanticVectors`) or "tensors" (a dict of tensors / plain values)."""
+
+    def __init__(self, root: str | os.PathLike | None):
+        self.root = Path(root) if root is not None else None
+        self._memo: dict[str, object] = {}
+        self.hits = self.misses = 0
+        if self.root is not None:
+            self.root.mkdir(parents=True, exist_ok=True)
+            clean_stale_temporaries(self.root, older_than_s=STALE_AFTER_S)
+
+    def path(self, kind: str, key: dict) -> Path | None:
+        if self.root is None:
+            return None
+        return self.root / f"{kind}-{value_digest(key)}.pt"
+
+    def get(self, kind: str, key: dict, compute: Callable[[], object]):
+        if kind not in ("sevecs", "tensors"):
+            raise ValueError(f"kind must be 'sevecs' or 'tensors', got {kind!r}")
+        mkey = f"{kind}-{value_digest(key)}"
+        if mkey in self._memo:
+            self.hits += 1
+            return self._memo[mkey]
+        p = self.path(kind, key)
+        value = self._read(kind, p) if p is not None and p.exists() else None
+        if value is None:
+            self.misses += 1
+            t0 = time.time()
+            value = compute()
+            if p is not None:
+                self._write(kind, p, value, key, time.time() - t0)
+        else:
+            self.hits += 1
+        self._memo[mkey] = value
+        return value
+
+    @staticmethod
+    def _read(kind: str, p: Path):
+        try:
+            if kind == "sevecs":
+                return SemanticVectors.load(p)
+            obj = torch.load(p, map_location="cpu", weights_only=True)
+            return obj["value"]
+        except Exception:  # damaged or foreign entry: recompute it
+            return None
+
+    @staticmethod
+    def _write(kind: str, p: Path, value, key: dict, seconds: float) -> None:
+        if kind == "sevecs":
+            value.save(p)
+        else:
+            atomic_write(p, lambda fh: torch.save({"value": value, "key": json.dumps(key, default=str),
+                                                   "seconds": seconds}, fh))

@@ -1,0 +1,193 @@
+"""Editing a layer's output: the paper's Table 1 (single neuron vs SeVec) and its variants."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn as nn
+from tqdm.auto import tqdm
+
+from .features import (
+    as_loader,
+    check_images,
+    check_input_scale,
+    check_labels,
+    eval_mode,
+    model_dtype,
+    n_batches,
+    replace_output,
+)
+from .layers import resolve_layer, same_layer
+from .sevec import SemanticVectors
+
+# ---------------------------------------------------------------------------------------
+
+Edit = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]  # (h, labels, predictions) -> h'
+
+
+@dataclass
+class EditResult:
+    """True-class probability and correctness of each image before and after each edit."""
+
+    labels: np.ndarray            # (N,)
+    predictions: np.ndarray       # (N,) top-1 before any edit
+    edit_predictions: np.ndarray  # (N,) top-1 among the classes with SeVecs (what the edits were given)
+    baseline: np.ndarray          # (N,) true-class probability before any edit
+    prob: dict                    # edit -> (N,) true-class probability after it
+    correct: dict                 # edit -> (N,) bool, top-1 right after it
+
+    def delta(self, edit: str) -> np.ndarray:
+        return self.prob[edit] - self.baseline
+
+    @property
+    def accuracy_before(self) -> float:
+        return float(np.mean(self.predictions == self.labels))
+
+
+def edit_study(model: nn.Module, data, layer: str, edits: dict[str, Edit], *, batch_size: int = 64,
+               progress: bool = True, num_classes: int | None = None, desc: str = "edit study") -> EditResult:
+    """Run labelled ``data`` through ``model`` once unedited and once per edit of ``layer``'s
+    (flattened) output, where the model lives. Each edit gets (h, labels, predictions);
+    with ``num_classes`` the predictions passed to the edits are taken among the first
+    ``num_classes`` outputs (the classes that have SeVecs), while ``predictions`` and
+    the accuracies use all outputs."""
+    ref = resolve_layer(model, layer)
+    dtype = model_dtype(model)
+    labels, preds, preds_k, base = [], [], [], []
+    prob = {k: [] for k in edits}
+    correct = {k: [] for k in edits}
+    with eval_mode(model) as dev, torch.inference_mode():
+        bar = tqdm(as_loader(data, batch_size), total=n_batches(data, batch_size), disable=not progress, desc=desc)
+        for x, y in bar:
+            if y is None or isinstance(y, dict):
+                raise ValueError("this study needs labelled images: yield (image, class_index) pairs")
+            y = check_labels(y, len(x), num_classes, what="class labels")
+            x = check_images(x, dtype=dtype).to(dev)
+            if not base:
+                check_input_scale(model, x)
+            yd = y.to(dev)
+            out = model(x).float()
+            if out.dim() != 2 or int(y.max()) >= out.shape[1]:
+                raise ValueError(f"labels go up to {int(y.max())} but the model has {out.shape[1]} outputs")
+            p0 = torch.softmax(out, dim=1)
+            pred = out.argmax(1)
+            pred_k = out[:, :num_classes].argmax(1) if num_classes else pred
+            base.append(p0.gather(1, yd[:, None])[:, 0].cpu())
+            preds.append(pred.cpu())
+            preds_k.append(pred_k.cpu())
+            labels.append(y)
+            for name, fn in edits.items():
+                with replace_output(model, ref, lambda h, fn=fn: fn(h, yd, pred_k)) as calls:
+                    o = model(x).float()
+                calls.check()
+                prob[name].append(torch.softmax(o, 1).gather(1, yd[:, None])[:, 0].cpu())
+                correct[name].append((o.argmax(1) == yd).cpu())
+    if not base:
+        raise ValueError("data is empty")
+    cat = lambda v: torch.cat(v).double().numpy()
+    return EditResult(labels=torch.cat(labels).numpy(), predictions=torch.cat(preds).numpy(),
+                      edit_predictions=torch.cat(preds_k).numpy(), baseline=cat(base),
+                      prob={k: cat(v) for k, v in prob.items()},
+                      correct={k: torch.cat(v).numpy() for k, v in correct.items()})
+
+
+def mask_edit(masks: torch.Tensor, *, by_prediction: bool = False, renormalize: bool = False) -> Edit:
+    """h * masks[c], c the true class (or the predicted class); optionally rescaled so each
+    edited row keeps the L2 norm of the original h."""
+    cache = {}
+
+    def fn(h, y, pred):
+        m = cache.setdefault(h.device, masks.to(h.device))
+        out = h * m[pred if by_prediction else y].to(h.dtype)
+        if renormalize:
+            out = out * (h.norm(dim=1, keepdim=True) / out.norm(dim=1, keepdim=True).clamp(min=1e-12))
+        return out
+    return fn
+
+
+def neuron_edit(units: torch.Tensor | Callable[[int], torch.Tensor], scale: float = 1.5) -> Edit:
+    """Set h[unit] := scale * max(h): ``units`` per class (a (K,) tensor indexed by the true
+    class) or a callable giving one unit per image of a batch of size B."""
+    def fn(h, y, pred):
+        u = units(h.shape[0]).to(h.device) if callable(units) else units.to(h.device)[y]
+        h = h.clone()
+        h[torch.arange(h.shape[0], device=h.device), u] = scale * h.max(dim=1).values
+        return h
+    return fn
+
+
+@dataclass
+class PerturbationResult:
+    """Table 1: mean change of the true-class softmax probability under four edits of a layer."""
+
+    associated_neuron: float
+    random_neuron: float
+    sevec_mask: float
+    permuted_mask: float
+    baseline_prob: float
+    n_images: int
+    deltas: dict  # name -> (N,) numpy array of per-image changes
+    baseline: np.ndarray  # (N,) true-class probability before any edit
+    edits: EditResult = field(repr=False, default=None)
+
+    KEYS = ("associated_neuron", "random_neuron", "sevec_mask", "permuted_mask")
+
+    def sem(self, key: str) -> float:
+        d = self.deltas[key]
+        return float(np.std(d, ddof=1) / math.sqrt(len(d))) if len(d) > 1 else float("nan")
+
+    @property
+    def sem_diff(self) -> float:
+        """Standard error of the per-image difference SeVec mask minus associated neuron."""
+        d = self.deltas["sevec_mask"] - self.deltas["associated_neuron"]
+        return float(np.std(d, ddof=1) / math.sqrt(len(d))) if len(d) > 1 else float("nan")
+
+    def as_dict(self) -> dict:
+        out = {k: getattr(self, k) for k in self.KEYS}
+        out["sem"] = {k: self.sem(k) for k in self.KEYS}
+        out.update(sem_diff=self.sem_diff, baseline_prob=self.baseline_prob, n_images=self.n_images)
+        return out
+
+
+def table1_edits(sevecs: SemanticVectors, *, seed: int = 0, threshold: float = 0.5, by: str = "rate",
+                 scale: float = 1.5) -> dict[str, Edit]:
+    """The paper's four edits of Table 1 for SeVecs of the classes (row c = class c)."""
+    g = torch.Generator().manual_seed(seed)
+    masks = sevecs.mask(threshold, by=by)
+    d = sevecs.dim
+
+    def permuted(h, y, pred):
+        perm = torch.argsort(torch.rand(h.shape[0], d, generator=g), dim=1).to(h.device)
+        return h * masks.to(h.device)[y].gather(1, perm).to(h.dtype)
+
+    return {"associated_neuron": neuron_edit(sevecs.vectors.argmax(dim=1), scale),
+            "random_neuron": neuron_edit(lambda b: torch.randint(0, d, (b,), generator=g), scale),
+            "sevec_mask": mask_edit(masks), "permuted_mask": permuted}
+
+
+def perturbation_study(model: nn.Module, data, sevecs: SemanticVectors, layer: str | None = None, *, seed: int = 0,
+                       threshold: float = 0.5, by: str = "rate", scale: float = 1.5, batch_size: int = 64,
+                       progress: bool = True, check_provenance: bool = True) -> PerturbationResult:
+    """Single neuron vs SeVec (paper Sec. 3.1, Table 1), on held-out labelled images.
+
+    At ``layer`` (default: the SeVecs' layer, e.g. post-ReLU fc1) with activations h of an
+    image of class c: associated neuron sets h[argmax v_c] = scale * max(h); random neuron
+    does the same on a random unit; SeVec mask multiplies h by 1[r_c > threshold]; permuted
+    mask multiplies by a random permutation of that mask. Returns the mean change of the
+    true-class softmax probability for each edit. The SeVecs must be class SeVecs of this
+    model (row c = class c).
+    """
+    layer = layer or sevecs.layer
+    ref = resolve_layer(model, layer)
+    if sevecs.layer and not same_layer(model, ref, sevecs.layer):
+        raise ValueError(f"the SeVecs were fitted at {sevecs.layer!r}, not {layer!r}; fit them at the layer you perturb")
+    sevecs.check_model(model, kind="classes", strict=check_provenance)
+    res = edit_study(model, data, ref, table1_edits(sevecs, seed=seed, threshold=threshold, by=by, scale=scale),
+                     batch_size=batch_size, progress=progress, num_classes=len(sevecs), desc="perturbation study")
+    deltas = {k: res.delta(k) for k in PerturbationResult.KEYS}
+    return PerturbationResult(**{k: float(v.mean()) for k, v in deltas.items()}, baseline_prob=float(res.baseline.mean()),
+                              n_images=len(res.baseline), deltas=deltas, baseline=res.baseline, edits=res)

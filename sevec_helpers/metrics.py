@@ -1,0 +1,88 @@
+"""Predictions and accuracy of a classifier on labelled data, where the model lives."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn as nn
+from tqdm.auto import tqdm
+
+from .features import (
+    as_loader,
+    check_images,
+    check_input_scale,
+    eval_mode,
+    model_dtype,
+    n_batches,
+)
+
+
+@dataclass
+class Predictions:
+    """Per image: the top-5 classes (N, 5), the label (N,) or None, the label's probability (N,) or None."""
+
+    top5: torch.Tensor
+    labels: torch.Tensor | None
+    prob_true: torch.Tensor | None
+
+
+@torch.no_grad()
+def predict(model: nn.Module, data, *, batch_size: int = 128, progress: bool = False) -> Predictions:
+    """Top-5 predictions (and, with labels, each label's softmax probability) for ``data``."""
+    tops, ys, probs = [], [], []
+    dtype = model_dtype(model)
+    with eval_mode(model) as dev, torch.inference_mode():
+        for x, y in tqdm(as_loader(data, batch_size), total=n_batches(data, batch_size), disable=not progress,
+                         desc="predict"):
+            x = check_images(x, dtype=dtype).to(dev)
+            if not tops:
+                check_input_scale(model, x)
+            out = model(x).float()
+            tops.append(out.topk(min(5, out.shape[1]), dim=1).indices.cpu())
+            if y is not None and not isinstance(y, dict):
+                if int(y.max()) >= out.shape[1]:
+                    raise ValueError(f"label {int(y.max())} is out of range for a model with {out.shape[1]} outputs")
+                ys.append(y.cpu())
+                probs.append(torch.softmax(out, 1).gather(1, y.to(dev)[:, None])[:, 0].cpu())
+    if not tops:
+        raise ValueError("data is empty: nothing to predict")
+    return Predictions(torch.cat(tops), torch.cat(ys) if ys else None, torch.cat(probs) if probs else None)
+
+
+@dataclass
+class Accuracy:
+    """Top-1 / top-5 accuracy overall, per class, and per image."""
+
+    top1: float
+    top5: float
+    per_class_top1: np.ndarray
+    per_class_top5: np.ndarray
+    predictions: torch.Tensor      # (N,) top-1 class
+    labels: torch.Tensor           # (N,)
+    correct1: np.ndarray           # (N,) bool
+    correct5: np.ndarray           # (N,) bool
+    prob_true: np.ndarray          # (N,) the label's probability
+
+    def mean_prob_per_class(self, num_classes: int) -> np.ndarray:
+        y = self.labels.numpy()
+        return np.array([self.prob_true[y == c].mean() if np.any(y == c) else np.nan for c in range(num_classes)])
+
+    def as_dict(self) -> dict:
+        return {"top1": self.top1, "top5": self.top5, "per_class_top1": self.per_class_top1.tolist(),
+                "per_class_top5": self.per_class_top5.tolist()}
+
+
+def accuracy(model: nn.Module, data, num_classes: int, **kw) -> Accuracy:
+    """Top-1 / top-5 accuracy overall and per class on labelled ``data``."""
+    p = predict(model, data, **kw)
+    if p.labels is None:
+        raise ValueError("accuracy needs labelled data: yield (image, class_index) pairs")
+    y = p.labels
+    t1 = (p.top5[:, 0] == y).numpy()
+    t5 = (p.top5 == y[:, None]).any(1).numpy()
+    yn = y.numpy()
+    per = lambda ok: np.array([ok[yn == c].mean() if np.any(yn == c) else np.nan for c in range(num_classes)])
+    return Accuracy(float(t1.mean()), float(t5.mean()), per(t1), per(t5), p.top5[:, 0], y, t1, t5,
+                    p.prob_true.double().numpy())

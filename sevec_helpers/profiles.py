@@ -1,0 +1,279 @@
+"""Profiles: what a chapter runs on (model, data, device, sizes), in one explicit table.
+
+``study(profile, sizes=..., device=...)`` builds a :class:`Study`: the profile's model placed
+once on the device, its datasets by name, its ground truth (or None), and a disk cache so
+that SeVecs, features and predictions are computed once for the whole book.
+
+The table :data:`PROFILES` is the only place profiles are defined; nothing registers
+itself at import time. To add one, add a row.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn as nn
+from torch.utils.data import Dataset
+
+from ._fingerprint import model_fingerprint
+from ._version import __version__
+from .cache import DiskCache, dataset_fingerprint
+from .data import Cached
+from .features import Features, default_device, extract_features
+from .metrics import Accuracy, accuracy
+from .models import ModelSpec, load_model
+from .sevec import SemanticVectors, fit_sevecs
+
+CONCEPT_KINDS = ("textures", "materials", "colors")
+
+
+@dataclass
+class Network:
+    """A model, its spec, and the data it is evaluated on (for the extra networks of a profile)."""
+
+    model: nn.Module
+    spec: ModelSpec
+    about: str
+    data: dict[str, Dataset] = field(default_factory=dict)
+
+
+@dataclass
+class Sources:
+    """What a profile builder returns. Parts a profile lacks are empty or None; the chapters
+    then report "not testable" rows saying why, instead of branching."""
+
+    model: nn.Module
+    spec: ModelSpec
+    classes: list[str]
+    data: dict[str, Dataset]             # class_fit, class_holdout, class_holdout_gray, scenes, <kind>_fit, <kind>_holdout
+    truth: list[dict] | None = None      # per class: superclass, group, textures, materials, colors, n_facets
+    networks: dict[str, Network] = field(default_factory=dict)  # e.g. "gray": a network retrained on gray images
+    about: str = ""
+
+
+@dataclass
+class Profile:
+    name: str
+    build: Callable[..., Sources]
+    sizes: dict
+    about: str
+
+
+def _world_sources(per_class_fit=100, per_class_eval=50, per_concept_fit=60, per_concept_eval=20, n_scenes=100,
+                   world_seed=0, holdout_seed=1) -> Sources:
+    from . import world as W
+
+    model, spec = load_model("vgg_mini")
+    train_w, hold_w = W.ConceptWorld(world_seed), W.ConceptWorld(holdout_seed)
+    t = spec.transform  # normalises the world's [0, 1] tensors with the model's mean and std
+    data = {"class_fit": Cached(W.ObjectsDataset(train_w, "train", per_class_fit, transform=t)),
+            "class_holdout": Cached(W.ObjectsDataset(hold_w, "test", per_class_eval, transform=t)),
+            "class_holdout_gray": Cached(W.ObjectsDataset(hold_w, "test", per_class_eval, transform=t, grayscale=True)),
+            "scenes": Cached(W.ScenesDataset(hold_w, "test", n_scenes, transform=t))}
+    for kind, cls in (("textures", W.TexturesDataset), ("materials", W.MaterialsDataset), ("colors", W.ColorsDataset)):
+        data[f"{kind}_fit"] = Cached(cls(train_w, "train", per_concept_fit, transform=t))
+        data[f"{kind}_holdout"] = Cached(cls(hold_w, "test", per_concept_eval, transform=t))
+    return Sources(model, spec, list(W.CLASS_NAMES), data, truth=W.ground_truth(),
+                   about="ConceptWorld with the shipped vgg_mini (offline, CPU)")
+
+
+def _imagenet_sources(model="vgg16", weights="DEFAULT", imagenet_train=None, imagenet_val=None, val_annotations=None,
+                      synset_mapping=None, dtd_root=None, fmd_root=None, colors_root=None, per_class_fit=100,
+                      per_class_eval=50, per_concept_fit=60, n_scenes=2000) -> Sources:
+    from torchvision import transforms as T
+
+    from .data import ImageFolderCapped, ImageNetVal, _need_dir, read_synset_mapping
+
+    # check every path before anything heavy (or a weights download) starts
+    train_dir = _need_dir(imagenet_train, "ImageNet train", "Set imagenet_train to the folder of synset folders.")
+    _need_dir(imagenet_val, "ImageNet val", "Set imagenet_val to the folder of ILSVRC2012_val_*.JPEG files.")
+    # class i is synset i and model output i: the standard ImageNet order (sorted synsets)
+    synsets = read_synset_mapping(synset_mapping)[0] if synset_mapping is not None else \
+        sorted(d.name for d in train_dir.iterdir() if d.is_dir())
+    m, spec = load_model(model, weights=weights)
+    t = spec.transform
+    gray_t = T.Compose([T.Grayscale(num_output_channels=3), t])  # the paper's colour ablation
+    data = {"class_fit": ImageFolderCapped(imagenet_train, t, per_class_fit, classes=synsets, what="ImageNet train",
+                                           concept_kind="classes"),
+            "class_holdout": ImageNetVal(imagenet_val, val_annotations, synsets, t, "label", per_class_eval),
+            "class_holdout_gray": ImageNetVal(imagenet_val, val_annotations, synsets, gray_t, "label", per_class_eval),
+            "scenes": Cached(ImageNetVal(imagenet_val, val_annotations, synsets, t, "boxes", limit=n_scenes))}
+    data.update(_concept_data(dtd_root, fmd_root, colors_root, t, per_concept_fit))
+    return Sources(m, spec, list(spec.categories)[: len(synsets)], data,
+                   about=f"{model} on ImageNet (train for fitting, val for hold-out and boxes)")
+
+
+def _imagenette_sources(model="vgg16", weights="DEFAULT", imagenette_root=None, size="320px", per_class_fit=100,
+                        per_class_eval=50, n_scenes=500, dtd_root=None, fmd_root=None, colors_root=None,
+                        per_concept_fit=60) -> Sources:
+    """Imagenette (10 ImageNet classes) with an ImageNet model restricted to those 10 outputs;
+    scenes are pairs of val images side by side. Fits a free Colab GPU."""
+    from torchvision import transforms as T
+
+    from .data import IMAGENETTE_CLASSES, PairedScenes, _need_dir, imagenette
+    from .models import restrict_outputs
+
+    root = _need_dir(imagenette_root, "Imagenette", "Set imagenette_root to the extracted imagenette2 archive.")
+    base, spec = load_model(model, weights=weights)
+    m, spec = restrict_outputs(base, spec, [list(spec.categories).index(c) for c in IMAGENETTE_CLASSES])
+    t = spec.transform
+    to_t = T.Compose([T.ToTensor(), T.Normalize(spec.mean, spec.std)])
+    data = {"class_fit": imagenette(root, "train", t, per_class_fit, size=size),
+            "class_holdout": imagenette(root, "val", t, per_class_eval, size=size),
+            "class_holdout_gray": imagenette(root, "val", T.Compose([T.Grayscale(3), t]), per_class_eval, size=size),
+            "scenes": Cached(PairedScenes(imagenette(root, "val", None, per_class_eval, size=size), n_scenes, to_t,
+                                          spec.input_size))}
+    data.update(_concept_data(dtd_root, fmd_root, colors_root, t, per_concept_fit))
+    return Sources(m, spec, list(IMAGENETTE_CLASSES), data, about=f"{model} on Imagenette's 10 classes")
+
+
+def _concept_data(dtd_root, fmd_root, colors_root, transform, per_concept_fit) -> dict[str, Dataset]:
+    """The low-level concept data sets that were given. DTD has a validation split; FMD and
+    colour sets have none, so one set serves both roles."""
+    from .data import colors, dtd, fmd
+
+    out = {}
+    if dtd_root is not None:
+        out["textures_fit"], out["textures_holdout"] = dtd(dtd_root, "train", 1, transform), dtd(dtd_root, "val", 1, transform)
+    if fmd_root is not None:
+        out["materials_fit"] = out["materials_holdout"] = fmd(fmd_root, transform, per_concept_fit)
+    if colors_root is not None:
+        out["colors_fit"] = out["colors_holdout"] = colors(colors_root, transform, per_concept_fit)
+    return out
+
+
+PROFILES: dict[str, Profile] = {
+    "world": Profile("world", _world_sources,
+                     dict(per_class_fit=100, per_class_eval=50, per_concept_fit=60, per_concept_eval=20, n_scenes=100,
+                          world_seed=0, holdout_seed=1),
+                     "the embedded ConceptWorld and its shipped networks: offline, a laptop CPU, minutes"),
+    "imagenet": Profile("imagenet", _imagenet_sources,
+                        dict(model="vgg16", weights="DEFAULT", imagenet_train=None, imagenet_val=None,
+                             val_annotations=None, synset_mapping=None, dtd_root=None, fmd_root=None, colors_root=None,
+                             per_class_fit=100, per_class_eval=50, per_concept_fit=60, n_scenes=2000),
+                        "the paper's setting: VGG16 (or AlexNet) on ImageNet, with DTD, FMD and a colour set"),
+    "imagenette": Profile("imagenette", _imagenette_sources,
+                          dict(model="vgg16", weights="DEFAULT", imagenette_root=None, size="320px", per_class_fit=100,
+                               per_class_eval=50, n_scenes=500, dtd_root=None, fmd_root=None, colors_root=None,
+                               per_concept_fit=60),
+                          "VGG16 restricted to Imagenette's 10 classes (fits a free Colab GPU)"),
+}
+
+
+class Study:
+    """One profile, ready: the model placed once on ``device``, datasets by name, ground truth,
+    and cached SeVecs / features / predictions. Every chapter's heavy work goes through it."""
+
+    def __init__(self, profile: str, sources: Sources, *, sizes: dict, device: torch.device, cache: DiskCache,
+                 results_dir: str, progress: bool, batch_size: int):
+        self.profile, self.sizes, self.device, self.cache = profile, sizes, device, cache
+        self.results_dir, self.progress, self.batch_size = results_dir, progress, batch_size
+        self.model, self.spec, self.classes = sources.model.to(device), sources.spec, sources.classes
+        self.data, self.truth, self.about = sources.data, sources.truth, sources.about
+        self.networks = {k: Network(n.model.to(device), n.spec, n.about, n.data) for k, n in sources.networks.items()}
+        self._acc: dict = {}
+
+    def __repr__(self):
+        return (f"Study({self.profile!r}: {self.spec.name} on {self.device}, {len(self.classes)} classes, "
+                f"data {sorted(self.data)})")
+
+    @property
+    def run(self) -> dict:
+        """Keyword arguments for the library's streaming functions."""
+        return {"batch_size": self.batch_size, "progress": self.progress}
+
+    def has(self, name: str) -> bool:
+        return name in self.data
+
+    def dataset(self, name: str) -> Dataset:
+        if name not in self.data:
+            raise KeyError(f"profile {self.profile!r} has no dataset {name!r}; it has {', '.join(sorted(self.data))}")
+        return self.data[name]
+
+    def _model(self, network: str | None) -> tuple[nn.Module, ModelSpec, dict[str, Dataset]]:
+        if network is None:
+            return self.model, self.spec, self.data
+        if network not in self.networks:
+            raise KeyError(f"profile {self.profile!r} has no network {network!r}")
+        n = self.networks[network]
+        return n.model, n.spec, {**self.data, **n.data}
+
+    def _key(self, what: str, model: nn.Module, ds: Dataset, **params) -> dict:
+        return {"what": what, "model": model_fingerprint(model), "data": dataset_fingerprint(ds),
+                "library": __version__, **params}
+
+    def cached(self, kind: str, key: dict, compute: Callable):
+        """The study's disk cache, for chapter-level results (e.g. saliency maps over scenes)."""
+        return self.cache.get(kind, key, compute)
+
+    def sevecs(self, concepts: str = "classes", layer: str = "fc1", *, network: str | None = None) -> SemanticVectors:
+        """SeVecs of ``concepts`` ("classes" or a low-level kind) at ``layer``, fitted once (cached)."""
+        model, _, data = self._model(network)
+        name = "class_fit" if concepts == "classes" else f"{concepts}_fit"
+        if name not in data:
+            raise KeyError(f"profile {self.profile!r} has no {concepts} data to fit SeVecs on")
+        ds = data[name]
+        return self.cache.get("sevecs", self._key("sevecs", model, ds, layer=layer),
+                              lambda: fit_sevecs(model, ds, layer, kind=concepts, **self.run))
+
+    def features(self, dataset: str = "class_holdout", layer: str = "fc1", *, network: str | None = None) -> Features:
+        """Activations of ``layer`` on a dataset (float32, CPU), computed once (cached)."""
+        model, _, data = self._model(network)
+        ds = data[dataset] if dataset in data else self.dataset(dataset)
+
+        def compute():
+            f = extract_features(model, ds, layer, **self.run)
+            return {"values": f.values, "labels": f.labels}
+        v = self.cache.get("tensors", self._key("features", model, ds, layer=layer), compute)
+        return Features(v["values"], v["labels"])
+
+    def accuracy(self, dataset: str = "class_holdout", *, network: str | None = None) -> Accuracy:
+        """Top-1 / top-5 accuracy of the profile's model (or ``network``) on a dataset."""
+        key = (dataset, network)
+        if key not in self._acc:
+            model, _, data = self._model(network)
+            ds = data[dataset] if dataset in data else self.dataset(dataset)
+            self._acc[key] = accuracy(model, ds, len(self.classes), **self.run)
+        return self._acc[key]
+
+    def image(self, dataset: str, i: int, *, network: str | None = None) -> np.ndarray:
+        """Item ``i`` of a dataset as an H x W x 3 picture in [0, 1], for display."""
+        _, spec, data = self._model(network)
+        x = (data[dataset] if dataset in data else self.dataset(dataset))[int(i)][0]
+        return spec.denormalize(x[None].float())[0].clamp(0, 1).permute(1, 2, 0).numpy()
+
+    def images(self, dataset: str, idx, **kw) -> list[np.ndarray]:
+        return [self.image(dataset, int(i), **kw) for i in idx]
+
+    def image_truth(self, dataset: str = "class_holdout") -> list[dict] | None:
+        """Per image, the low-level concepts it really shows (``{"textures": [...], ...}``), or
+        None when the data has no such ground truth."""
+        ds = self.data.get(dataset)
+        attrs = getattr(ds, "attributes", None)
+        if ds is None or not callable(attrs):
+            return None
+        return [attrs(i) for i in range(len(ds))]
+
+
+def study(profile: str = "world", *, sizes: dict | None = None, device: str | torch.device | None = None,
+          cache_dir: str | os.PathLike | None = None, results_dir: str = "_results", progress: bool = False,
+          batch_size: int = 64, seed: int = 0) -> Study:
+    """Build the :class:`Study` of ``profile`` (a key of :data:`PROFILES`) with the chapter's
+    parameters. ``sizes`` overrides the profile's sizes (unknown keys are refused);
+    ``device`` defaults to cuda, then mps, then cpu; ``cache_dir=None`` caches in memory only."""
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; available: {', '.join(PROFILES)}")
+    p = PROFILES[profile]
+    sizes = dict(sizes or {})
+    unknown = sorted(set(sizes) - set(p.sizes))
+    if unknown:
+        raise ValueError(f"profile {profile!r} has no size(s) {unknown}; its sizes are {', '.join(p.sizes)}")
+    full = {**p.sizes, **sizes}
+    torch.manual_seed(seed)
+    dev = torch.device(device) if device is not None else default_device()
+    return Study(profile, p.build(**full), sizes=full, device=dev, cache=DiskCache(cache_dir), results_dir=results_dir,
+                 progress=progress, batch_size=batch_size)

@@ -1,0 +1,178 @@
+"""Dataset classes over ConceptWorld (torchvision-style: split, transform)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from .generator import SPLITS, ConceptWorld
+from .vocabulary import CLASS_NAMES, CLASSES, COLOR_NAMES, MATERIAL_NAMES, TEXTURE_NAMES
+
+
+def _probe(img: np.ndarray) -> str:
+    import hashlib
+
+    return hashlib.sha256(img.tobytes()).hexdigest()[:16]
+
+
+def _to_tensor(img: np.ndarray, grayscale: bool) -> torch.Tensor:
+    t = torch.from_numpy(img).permute(2, 0, 1).float() / 255.0
+    if grayscale:
+        g = (0.299 * t[0] + 0.587 * t[1] + 0.114 * t[2]).unsqueeze(0)
+        t = g.expand(3, -1, -1).clone()
+    return t
+
+
+class _WorldDataset(Dataset):
+    def __init__(self, world: ConceptWorld | None, split: str, per_class: int, transform, grayscale: bool):
+        self.world = world or ConceptWorld()
+        if split not in SPLITS:
+            raise ValueError(f"split must be one of {list(SPLITS)}, got {split!r}")
+        if per_class < 1:
+            raise ValueError(f"per_class must be >= 1, got {per_class}")
+        self.split = split
+        self.per_class = int(per_class)
+        self.transform = transform
+        self.grayscale = grayscale
+
+    def __len__(self):
+        return len(self.classes) * self.per_class
+
+    def _label_index(self, i: int) -> tuple[int, int]:
+        if not 0 <= i < len(self):
+            raise IndexError(f"index {i} out of range for {len(self)} images")
+        return i % len(self.classes), i // len(self.classes)
+
+    def _finish(self, img: np.ndarray):
+        t = _to_tensor(img, self.grayscale)
+        return self.transform(t) if self.transform is not None else t
+
+    @property
+    def targets(self) -> list[int]:
+        return [i % len(self.classes) for i in range(len(self))]
+
+    def _raw(self, i: int) -> np.ndarray:
+        raise NotImplementedError
+
+    def fingerprint(self) -> dict:
+        """What identifies this data for a cache: world seed and size, split, sizes, transform,
+        and a digest of one rendered image (so a change to the drawing code is noticed)."""
+        return {"type": type(self).__name__, "seed": self.world.seed, "image_size": self.world.image_size,
+                "split": self.split, "per_class": self.per_class, "grayscale": self.grayscale,
+                "transform": repr(self.transform), "probe": _probe(self._raw(len(self) - 1))}
+
+
+class ObjectsDataset(_WorldDataset):
+    """Single-object images of the 24 classes: items (image (3, S, S) in [0, 1], class index)."""
+
+    classes = list(CLASS_NAMES)
+    concept_kind = "classes"
+
+    def __init__(self, world=None, split="train", per_class=100, transform=None, grayscale=False):
+        super().__init__(world, split, per_class, transform, grayscale)
+
+    def _raw(self, i):
+        label, index = self._label_index(i)
+        return self.world.object_image(label, index, self.split)[0]
+
+    def __getitem__(self, i):
+        label, index = self._label_index(i)
+        return self._finish(self._raw(i)), label
+
+    def facet_of(self, i) -> int:
+        label, index = self._label_index(i)
+        return self.world.object_image(label, index, self.split)[1]
+
+    def attributes(self, i) -> dict[str, list[str]]:
+        """The low-level concepts image ``i`` really shows: its textures, materials and colours."""
+        label, _ = self._label_index(i)
+        f = CLASSES[label].facets[self.facet_of(i)]
+        return {"textures": [f.texture] if f.texture else [], "materials": [f.material] if f.material else [],
+                "colors": sorted(set(f.colors))}
+
+
+class _SwatchDataset(_WorldDataset):
+    kind = ""
+
+    def __init__(self, world=None, split="train", per_class=60, transform=None, grayscale=False):
+        super().__init__(world, split, per_class, transform, grayscale)
+
+    @property
+    def concept_kind(self) -> str:
+        return self.kind
+
+    def _raw(self, i):
+        label, index = self._label_index(i)
+        return self.world.swatch_image(self.kind, label, index, self.split)
+
+    def __getitem__(self, i):
+        label, _ = self._label_index(i)
+        return self._finish(self._raw(i)), label
+
+
+class TexturesDataset(_SwatchDataset):
+    """Texture swatches (a DTD stand-in): items (image, texture index)."""
+
+    kind = "textures"
+    classes = list(TEXTURE_NAMES)
+
+
+class MaterialsDataset(_SwatchDataset):
+    """Material swatches (a Flickr Material Database stand-in): items (image, material index)."""
+
+    kind = "materials"
+    classes = list(MATERIAL_NAMES)
+
+
+class ColorsDataset(_SwatchDataset):
+    """Colour swatches with the Google-512 names: items (image, colour index)."""
+
+    kind = "colors"
+    classes = list(COLOR_NAMES)
+
+
+class ScenesDataset(Dataset):
+    """Multi-object scenes: items (image, {"boxes": (k, 4) x0 y0 x1 y1, "labels": (k,)})."""
+
+    classes = list(CLASS_NAMES)
+
+    def __init__(self, world=None, split="test", n=200, transform=None, grayscale=False, n_objects=None):
+        self.world = world or ConceptWorld()
+        if split not in SPLITS:
+            raise ValueError(f"split must be one of {list(SPLITS)}, got {split!r}")
+        self.split, self.n, self.transform, self.grayscale, self.n_objects = split, int(n), transform, grayscale, n_objects
+
+    def __len__(self):
+        return self.n
+
+    def fingerprint(self) -> dict:
+        return {"type": "ScenesDataset", "seed": self.world.seed, "image_size": self.world.image_size,
+                "split": self.split, "n": self.n, "n_objects": self.n_objects, "grayscale": self.grayscale,
+                "transform": repr(self.transform), "probe": _probe(self.world.scene(self.n - 1, self.split,
+                                                                                   self.n_objects)[0])}
+
+    def __getitem__(self, i):
+        if not 0 <= i < self.n:
+            raise IndexError(f"index {i} out of range for {self.n} scenes")
+        img, boxes, labels, _ = self.world.scene(i, self.split, self.n_objects)
+        t = _to_tensor(img, self.grayscale)
+        if self.transform is not None:
+            t = self.transform(t)
+        return t, {"boxes": torch.from_numpy(boxes), "labels": torch.from_numpy(labels)}
+
+
+DATASETS = {"objects": ObjectsDataset, "textures": TexturesDataset, "materials": MaterialsDataset,
+            "colors": ColorsDataset, "scenes": ScenesDataset}
+
+
+def load_tensors(ds: Dataset, progress: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """Materialise a labelled world dataset as (images (N, 3, S, S), labels (N,))."""
+    from tqdm.auto import tqdm
+
+    xs, ys = [], []
+    for i in tqdm(range(len(ds)), disable=not progress, desc=type(ds).__name__):
+        x, y = ds[i]
+        xs.append(x)
+        ys.append(y)
+    return torch.stack(xs), torch.as_tensor(ys)
