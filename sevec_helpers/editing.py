@@ -13,6 +13,7 @@ from tqdm.auto import tqdm
 
 from .features import (
     as_loader,
+    call_model,
     check_images,
     check_input_scale,
     check_labels,
@@ -70,7 +71,7 @@ def edit_study(model: nn.Module, data, layer: str, edits: dict[str, Edit], *, ba
             if not base:
                 check_input_scale(model, x)
             yd = y.to(dev)
-            out = model(x).float()
+            out = call_model(model, x).float()
             if out.dim() != 2 or int(y.max()) >= out.shape[1]:
                 raise ValueError(f"labels go up to {int(y.max())} but the model has {out.shape[1]} outputs")
             p0 = torch.softmax(out, dim=1)
@@ -82,7 +83,7 @@ def edit_study(model: nn.Module, data, layer: str, edits: dict[str, Edit], *, ba
             labels.append(y)
             for name, fn in edits.items():
                 with replace_output(model, ref, lambda h, fn=fn: fn(h, yd, pred_k)) as calls:
-                    o = model(x).float()
+                    o = call_model(model, x).float()
                 calls.check()
                 prob[name].append(torch.softmax(o, 1).gather(1, yd[:, None])[:, 0].cpu())
                 correct[name].append((o.argmax(1) == yd).cpu())

@@ -29,6 +29,22 @@ class _StopForward(Exception):
     """Raised inside a hook to end a forward pass once the tapped layer has been read."""
 
 
+class ModelInputError(ValueError, RuntimeError):
+    """The model could not run on the inputs it was given (a wrong size or number of channels)."""
+
+
+def call_model(model: nn.Module, x: torch.Tensor):
+    """``model(x)``, with a failure of the model on these inputs reported as :class:`ModelInputError`
+    naming the batch's shape and dtype (out-of-memory errors pass through unchanged)."""
+    try:
+        return model(x)
+    except (_StopForward, torch.OutOfMemoryError):
+        raise
+    except RuntimeError as e:
+        raise ModelInputError(f"the model failed on a batch of shape {tuple(x.shape)} ({x.dtype}): {e}. Check the image "
+                              f"size and channels against what the model expects (its transform)") from e
+
+
 class Features(NamedTuple):
     """Activations of one layer: ``values`` (N, D) float32 on the CPU, ``labels`` (N,) or None."""
 
@@ -98,6 +114,8 @@ def check_images(x, what: str = "images", dtype: torch.dtype = torch.float32) ->
         raise ValueError(f"{what} must have shape (N, C, H, W); got shape {tuple(x.shape)}{hint}")
     if x.shape[0] == 0:
         raise ValueError(f"{what}: the batch is empty (N = 0)")
+    if x.device.type == "meta":
+        raise ValueError(f"{what} are on the 'meta' device, which holds shapes but no values; pass real tensors")
     if not x.is_floating_point():
         raise ValueError(
             f"{what} have dtype {x.dtype}: integer pixels are ambiguous (0-255 or 0-1?); convert to float and "
@@ -160,7 +178,7 @@ def check_input_scale(model: nn.Module, x: torch.Tensor) -> None:
         warnings.warn(f"inputs to {name} reach {hi:.0f}: they look like 0-255 pixel values, but the model expects "
                       f"images normalised with mean {tuple(info['mean'])} and std {tuple(info['std'])}; build the "
                       f"data with the model's transform (spec.transform)", UserWarning, stacklevel=3)
-    elif lo >= 0 and hi <= 1:
+    elif lo >= 0 and hi <= 1 and hi > lo:  # a constant batch (e.g. zeros, the mean image) is not evidence
         warnings.warn(f"inputs to {name} all lie in [0, 1]: they look like un-normalised images, but the model "
                       f"expects mean {tuple(info['mean'])} / std {tuple(info['std'])} normalisation; use the model's "
                       f"transform (spec.transform), or spec.normalize(x) on [0, 1] tensors", UserWarning, stacklevel=3)
@@ -227,7 +245,7 @@ class Tap:
         self.output = None
         self._counter.calls = 0
         try:
-            model(x)
+            call_model(model, x)
         except _StopForward:
             return self.output
         self._counter.check()
@@ -273,6 +291,59 @@ def replace_output(model: nn.Module, layer: str | LayerRef, fn: Callable[[torch.
 # ---------------------------------------------------------------------------------------
 # streaming over data
 # ---------------------------------------------------------------------------------------
+
+
+_AFFINE = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
+
+
+def find_producer(model: nn.Module, layer: str | LayerRef, x: torch.Tensor) -> nn.Module | None:
+    """The last Linear / Conv layer that runs before ``layer`` on input ``x`` (one sample is
+    enough): the layer whose output sign the tap reads. None if there is none."""
+    ref = resolve_layer(model, layer)
+    order: list[nn.Module] = []
+    watched = [m for m in model.modules() if isinstance(m, _AFFINE) and m is not ref.module]
+    handles = [m.register_forward_pre_hook(lambda mod, inp: order.append(mod)) for m in watched]
+
+    def stop(module, inputs, out):
+        raise _StopForward
+
+    handles.append(ref.module.register_forward_hook(stop))
+    try:
+        with torch.no_grad():
+            model(x)
+    except _StopForward:
+        pass
+    finally:
+        for h in handles:
+            h.remove()
+    return order[-1] if order else None
+
+
+@contextlib.contextmanager
+def autocast_exact(producer: nn.Module | None, device: torch.device, dtype=torch.bfloat16) -> Iterator[None]:
+    """Autocast the forward pass to ``dtype``, except ``producer`` (see :func:`find_producer`):
+    it runs in float32 on float32 inputs, so the sign of the tapped pre-activation, which
+    1[phi(x) > 0] reads, is computed in float32."""
+    dev = torch.device(device).type
+    saved: list[bool] = []
+
+    def pre(module, inputs):
+        saved.append(torch.is_autocast_enabled(dev))
+        torch.set_autocast_enabled(dev, False)
+        return tuple(t.float() if isinstance(t, torch.Tensor) and t.is_floating_point() else t for t in inputs)
+
+    def post(module, inputs, out):
+        torch.set_autocast_enabled(dev, saved.pop())
+        return out.float() if isinstance(out, torch.Tensor) and out.is_floating_point() else out
+
+    handles = [] if producer is None else [producer.register_forward_pre_hook(pre),
+                                           producer.register_forward_hook(post)]
+    try:
+        with torch.autocast(dev, dtype=dtype):
+            yield
+    finally:
+        for h in handles:
+            h.remove()
 
 
 def skip_none_collate(batch):

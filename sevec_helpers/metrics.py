@@ -11,6 +11,7 @@ from tqdm.auto import tqdm
 
 from .features import (
     as_loader,
+    call_model,
     check_images,
     check_input_scale,
     eval_mode,
@@ -39,7 +40,7 @@ def predict(model: nn.Module, data, *, batch_size: int = 128, progress: bool = F
             x = check_images(x, dtype=dtype).to(dev)
             if not tops:
                 check_input_scale(model, x)
-            out = model(x).float()
+            out = call_model(model, x).float()
             tops.append(out.topk(min(5, out.shape[1]), dim=1).indices.cpu())
             if y is not None and not isinstance(y, dict):
                 if int(y.max()) >= out.shape[1]:

@@ -34,6 +34,7 @@ from .features import (
     INFO_ATTR,
     _CallCounter,
     _flat,
+    call_model,
     check_images,
     check_input_scale,
     eval_mode,
@@ -232,11 +233,11 @@ def attribute(model: nn.Module, x: torch.Tensor, target, method: str = "guided_b
         check_input_scale(model, xin)
         if mode is not None:
             with mode:
-                out = model(xin)
+                out = call_model(model, xin)
             if mode.seen:
                 _refuse_unguided(model, [f"functional {k} (x{v})" for k, v in mode.seen.items()], allow_unguided)
         else:
-            out = model(xin)
+            out = call_model(model, xin)
         if not isinstance(out, torch.Tensor) or out.dim() != 2:
             raise ValueError("the model must return logits of shape (N, num_classes)")
         if counter is not None:

@@ -12,12 +12,13 @@ is refused with a message saying what differs.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import warnings
 from dataclasses import dataclass, field
-from typing import NamedTuple, Sequence
+from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
 import torch
@@ -31,10 +32,12 @@ from .accumulator import SeVecAccumulator
 from .features import (
     INFO_ATTR,
     as_loader,
+    autocast_exact,
     check_finite_activations,
     check_images,
     check_input_scale,
     eval_mode,
+    find_producer,
     model_dtype,
     n_batches,
     tap,
@@ -344,37 +347,55 @@ class SemanticVectors:
 
 
 def fit_accumulator(model: nn.Module, data, layer: str, *, num_concepts: int | None = None, batch_size: int = 64,
-                    progress: bool = True, desc: str | None = None) -> tuple[SeVecAccumulator | None, str, tuple | None]:
+                    progress: bool = True, desc: str | None = None, amp: bool = False,
+                    acc: SeVecAccumulator | None = None,
+                    on_batch: Callable[[SeVecAccumulator, int, tuple], None] | None = None
+                    ) -> tuple[SeVecAccumulator | None, str, tuple | None]:
     """The streaming pass of :func:`fit_sevecs`, where the model lives: returns the filled
     accumulator (None if the data was empty), the layer's label and the input size (H, W).
+
+    ``acc`` continues an accumulator (a resumed run); ``on_batch(acc, n, size)`` is called
+    after the n-th batch (e.g. to checkpoint). ``amp=True`` runs the forward pass in bfloat16
+    autocast, with the layer that feeds the tap in float32 (:func:`autocast_exact`).
     Shards fitted this way can be merged, or summed across processes with
     :meth:`SeVecAccumulator.all_reduce`."""
-    acc, size = None, None
+    size = None
     dtype = model_dtype(model)
-    with eval_mode(model) as dev, tap(model, layer, stop=True) as t, torch.inference_mode():
+    with contextlib.ExitStack() as stack:
+        dev = stack.enter_context(eval_mode(model))
+        t = stack.enter_context(tap(model, layer, stop=True))
+        stack.enter_context(torch.inference_mode())
         bar = tqdm(as_loader(data, batch_size), total=n_batches(data, batch_size), disable=not progress,
                    desc=desc or f"fit SeVecs @ {t.ref.label}")
         nonfinite = torch.zeros((), dtype=torch.bool, device=dev)
-        for x, y in bar:
+        for n, (x, y) in enumerate(bar, 1):
             if y is None or isinstance(y, dict):
                 raise ValueError("fit_sevecs needs labelled data: yield (image, concept_index) pairs")
-            if acc is None:  # the first batch is checked at once, later ones without a host sync
+            if size is None:  # the first batch is checked at once, later ones without a host sync
                 x = check_images(x, dtype=dtype).to(dev, non_blocking=True)
                 check_input_scale(model, x)
                 size = tuple(x.shape[-2:])
-                h = t.run(model, x)
+                if amp:
+                    stack.enter_context(autocast_exact(find_producer(model, t.ref, x[:1]), dev))
+                h = t.run(model, x).float()
                 check_finite_activations(h, t.ref.label)
                 warn_if_signed(h, t.ref.label)
-                acc = SeVecAccumulator(num_concepts, h.shape[1], device=dev)
+                if acc is None:
+                    acc = SeVecAccumulator(num_concepts, h.shape[1], device=dev)
+                elif acc.dim != h.shape[1]:
+                    raise ValueError(f"the accumulator to continue has {acc.dim} units, layer {t.ref.label!r} has "
+                                     f"{h.shape[1]}: it belongs to another layer or model")
             else:
                 if not isinstance(x, torch.Tensor) or x.dtype != dtype or x.dim() != 4:
                     x = check_images(x, dtype=dtype)
                 if tuple(x.shape[-2:]) != size:
                     raise ValueError(f"images change size within the data ({size[0]}x{size[1]}, then "
                                      f"{x.shape[-2]}x{x.shape[-1]}): resize them all to one size (the model's transform)")
-                h = t.run(model, x.to(dev, non_blocking=True))
+                h = t.run(model, x.to(dev, non_blocking=True)).float()
                 nonfinite |= ~torch.isfinite(h).all()
             acc.update(h, y, check_finite=False)
+            if on_batch is not None:
+                on_batch(acc, n, size)
         if bool(nonfinite):
             raise ValueError(f"activations of layer {t.ref.label!r} contained NaN or Inf in some batch; check the "
                              f"input images (e.g. torch.nan_to_num) and the model's weights")
@@ -393,6 +414,7 @@ def fit_sevecs(
     batch_size: int = 64,
     progress: bool = True,
     allow_empty: bool = False,
+    amp: bool = False,
 ) -> SemanticVectors:
     """Fit one SeVec per concept at ``layer`` in ONE streaming pass over ``data``, where the
     model lives.
@@ -402,13 +424,15 @@ def fit_sevecs(
     the number of concepts from those, ``num_concepts``, or the largest label seen.
     ``kind`` (default: the dataset's ``concept_kind``) records what the concepts are
     ("classes", "textures", ...). The forward pass stops right after ``layer``.
+    ``amp=True``: bfloat16 autocast, with the layer feeding the tap in float32.
     """
     if names is None:
         names = _concept_names(data)
     if names is not None and num_concepts is not None and len(names) != num_concepts:
         raise ValueError(f"names has {len(names)} entries but num_concepts={num_concepts}")
     k = len(names) if names is not None else num_concepts
-    acc, label, size = fit_accumulator(model, data, layer, num_concepts=k, batch_size=batch_size, progress=progress)
+    acc, label, size = fit_accumulator(model, data, layer, num_concepts=k, batch_size=batch_size, progress=progress,
+                                       amp=amp)
     if acc is None:
         raise ValueError("data is empty: no images to fit SeVecs on")
     return SemanticVectors.from_accumulator(acc, names, layer=label, allow_empty=allow_empty, model_name=model_name(model),
