@@ -40,6 +40,9 @@ class ModelSpec:
 
     def normalize(self, x: torch.Tensor) -> torch.Tensor:
         """Normalise a batch of [0, 1] images (N, 3, H, W) with this model's mean and std."""
+        if not x.is_floating_point():
+            raise ValueError(f"normalize expects float images in [0, 1], got dtype {x.dtype}; convert first "
+                             f"(x.float() / 255 for 0-255 pixels)")
         mean = torch.tensor(self.mean, dtype=x.dtype, device=x.device)[None, :, None, None]
         std = torch.tensor(self.std, dtype=x.dtype, device=x.device)[None, :, None, None]
         return (x - mean) / std
@@ -54,7 +57,8 @@ class ModelSpec:
 # vgg_mini: the small VGG-style network of the embedded default
 # ---------------------------------------------------------------------------------------
 
-VGG_MINI_CFG = (24, "M", 48, "M", 96, 96, "M", 160, "M")
+VGG_MINI_CFG = (32, "M", 64, "M", 128, 128, "M", 128, 128, "M")
+VGG_MINI_HIDDEN = 1024  # fc1 and fc2 units (VGG16: 4096; at least 1024 so one unit weighs little)
 
 
 class VGGMini(nn.Module):
@@ -65,8 +69,8 @@ class VGGMini(nn.Module):
     Dropout, Linear. ReLUs are in-place, as in torchvision's VGG.
     """
 
-    def __init__(self, num_classes: int, cfg=VGG_MINI_CFG, image_size: int = 64, hidden: int = 256,
-                 dropout: float = 0.3):
+    def __init__(self, num_classes: int, cfg=VGG_MINI_CFG, image_size: int = 64, hidden: int = VGG_MINI_HIDDEN,
+                 dropout: float = 0.5):
         super().__init__()
         layers: list[nn.Module] = []
         c_in = 3
@@ -92,6 +96,38 @@ class VGGMini(nn.Module):
         x = self.features(x)
         x = self.avgpool(x)
         return self.classifier(torch.flatten(x, 1))
+
+
+class WorldTransform:
+    """The input transform of the shipped ConceptWorld networks: a PIL image (or a uint8 /
+    [0, 1] float tensor (3, H, W)) -> resized to ``size`` x ``size`` -> normalised tensor."""
+
+    def __init__(self, size: int, mean, std):
+        self.size, self.mean, self.std = int(size), tuple(mean), tuple(std)
+
+    def __repr__(self):
+        return f"WorldTransform(size={self.size}, mean={self.mean}, std={self.std})"
+
+    def __call__(self, img) -> torch.Tensor:
+        import torch.nn.functional as F
+        from PIL import Image
+
+        if isinstance(img, Image.Image):
+            from torchvision.transforms import functional as TF
+
+            img = TF.center_crop(TF.resize(img.convert("RGB"), self.size), [self.size, self.size])
+            x = TF.to_tensor(img)
+        elif isinstance(img, torch.Tensor):
+            if img.dim() != 3 or img.shape[0] != 3:
+                raise ValueError(f"expected an image tensor (3, H, W), got shape {tuple(img.shape)}")
+            x = img.float() / 255.0 if img.dtype == torch.uint8 else img.float()
+            if tuple(x.shape[1:]) != (self.size, self.size):
+                x = F.interpolate(x[None], size=(self.size, self.size), mode="bilinear", align_corners=False)[0]
+        else:
+            raise TypeError(f"expected a PIL image or an image tensor, got {type(img).__name__}")
+        m = torch.tensor(self.mean)[:, None, None]
+        s = torch.tensor(self.std)[:, None, None]
+        return (x - m) / s
 
 
 def sha256_of(path: str | os.PathLike) -> str:
@@ -123,8 +159,8 @@ def _load_shipped(name: str, weights):
     categories = list(meta["categories"])
     cfg = meta.get("model_config", {})
     model = VGGMini(num_classes=len(categories), cfg=tuple(cfg.get("cfg", VGG_MINI_CFG)),
-                    image_size=cfg.get("image_size", 64), hidden=cfg.get("hidden", 256),
-                    dropout=cfg.get("dropout", 0.3))
+                    image_size=cfg.get("image_size", 64), hidden=cfg.get("hidden", VGG_MINI_HIDDEN),
+                    dropout=cfg.get("dropout", 0.5))
     if weights in ("DEFAULT", "shipped", True):
         if not present:
             raise FileNotFoundError(
@@ -139,11 +175,10 @@ def _load_shipped(name: str, weights):
     elif weights is not None and weights is not False:
         state = load_state_dict(weights)
         model.load_state_dict(state)
-    from torchvision.transforms import Normalize
-
     mean, std = tuple(meta.get("mean", (0.5, 0.5, 0.5))), tuple(meta.get("std", (0.25, 0.25, 0.25)))
-    # ConceptWorld datasets yield [0, 1] tensors: the transform only normalises them
-    spec = ModelSpec(name=name, aliases=infer_vgg_style_aliases(model), transform=Normalize(mean, std),
+    # ConceptWorld datasets yield [0, 1] tensors, image folders PIL images: the transform takes both
+    transform = WorldTransform(model.config["image_size"], mean, std)
+    spec = ModelSpec(name=name, aliases=infer_vgg_style_aliases(model), transform=transform,
                      categories=categories, weights_present=present, input_size=model.config["image_size"],
                      mean=mean, std=std, meta=meta)
     return model, spec
@@ -275,7 +310,7 @@ def _load_efficientnet_lite0(weights):
     return model, spec
 
 
-SHIPPED = ("vgg_mini",)
+SHIPPED = ("vgg_mini", "vgg_mini_gray", "vgg_mini_colorcoded")
 """Networks whose weights ship in ``sevec_helpers/weights`` (trained on ConceptWorld)."""
 
 _REGISTRY: dict[str, Callable] = {

@@ -10,6 +10,7 @@ itself at import time. To add one, add a row.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from typing import Callable
@@ -63,21 +64,30 @@ class Profile:
     about: str
 
 
-def _world_sources(per_class_fit=100, per_class_eval=50, per_concept_fit=60, per_concept_eval=20, n_scenes=100,
+def _world_sources(per_class_fit=100, per_class_eval=50, per_concept_fit=60, per_concept_eval=20, n_scenes=200,
                    world_seed=0, holdout_seed=1) -> Sources:
     from . import world as W
 
     model, spec = load_model("vgg_mini")
     train_w, hold_w = W.ConceptWorld(world_seed), W.ConceptWorld(holdout_seed)
-    t = spec.transform  # normalises the world's [0, 1] tensors with the model's mean and std
-    data = {"class_fit": Cached(W.ObjectsDataset(train_w, "train", per_class_fit, transform=t)),
-            "class_holdout": Cached(W.ObjectsDataset(hold_w, "test", per_class_eval, transform=t)),
-            "class_holdout_gray": Cached(W.ObjectsDataset(hold_w, "test", per_class_eval, transform=t, grayscale=True)),
-            "scenes": Cached(W.ScenesDataset(hold_w, "test", n_scenes, transform=t))}
+    data = {"class_fit": Cached(W.ObjectsDataset(train_w, "train", per_class_fit, spec=spec)),
+            "class_holdout": Cached(W.ObjectsDataset(hold_w, "test", per_class_eval, spec=spec)),
+            "class_holdout_gray": Cached(W.ObjectsDataset(hold_w, "test", per_class_eval, spec=spec, grayscale=True)),
+            "scenes": Cached(W.ScenesDataset(hold_w, "test", n_scenes, spec=spec))}
     for kind, cls in (("textures", W.TexturesDataset), ("materials", W.MaterialsDataset), ("colors", W.ColorsDataset)):
-        data[f"{kind}_fit"] = Cached(cls(train_w, "train", per_concept_fit, transform=t))
-        data[f"{kind}_holdout"] = Cached(cls(hold_w, "test", per_concept_eval, transform=t))
-    return Sources(model, spec, list(W.CLASS_NAMES), data, truth=W.ground_truth(),
+        data[f"{kind}_fit"] = Cached(cls(train_w, "train", per_concept_fit, spec=spec))
+        data[f"{kind}_holdout"] = Cached(cls(hold_w, "test", per_concept_eval, spec=spec))
+    gray, gspec = load_model("vgg_mini_gray")
+    coded, cspec = load_model("vgg_mini_colorcoded")
+    coded_w = W.ConceptWorld(holdout_seed, color_informativeness=1.0)
+    networks = {
+        "gray": Network(gray, gspec, "vgg_mini_gray: the same recipe, trained on gray images"),
+        "colorcoded": Network(coded, cspec, "vgg_mini_colorcoded: trained on a world where colour defines every class",
+                              {"class_holdout": Cached(W.ObjectsDataset(coded_w, "test", per_class_eval, spec=cspec)),
+                               "class_holdout_gray": Cached(W.ObjectsDataset(coded_w, "test", per_class_eval,
+                                                                             spec=cspec, grayscale=True))}),
+    }
+    return Sources(model, spec, list(W.CLASS_NAMES), data, truth=W.ground_truth(), networks=networks,
                    about="ConceptWorld with the shipped vgg_mini (offline, CPU)")
 
 
@@ -148,7 +158,7 @@ def _concept_data(dtd_root, fmd_root, colors_root, transform, per_concept_fit) -
 
 PROFILES: dict[str, Profile] = {
     "world": Profile("world", _world_sources,
-                     dict(per_class_fit=100, per_class_eval=50, per_concept_fit=60, per_concept_eval=20, n_scenes=100,
+                     dict(per_class_fit=100, per_class_eval=50, per_concept_fit=60, per_concept_eval=20, n_scenes=200,
                           world_seed=0, holdout_seed=1),
                      "the embedded ConceptWorld and its shipped networks: offline, a laptop CPU, minutes"),
     "imagenet": Profile("imagenet", _imagenet_sources,
@@ -259,6 +269,24 @@ class Study:
         return [attrs(i) for i in range(len(ds))]
 
 
+SIZES_ENV = "SEVEC_SIZES"
+
+
+def merged_sizes(sizes: dict | None = None) -> dict:
+    """``sizes`` over the defaults a build may give every chapter at once through the
+    environment variable ``SEVEC_SIZES`` (a JSON object, e.g. the small book the browser
+    tests build); explicit sizes win."""
+    env = os.environ.get(SIZES_ENV)
+    base = {}
+    if env:
+        try:
+            base = json.loads(env)
+            assert isinstance(base, dict)
+        except (ValueError, AssertionError):
+            raise ValueError(f"{SIZES_ENV} must be a JSON object such as '{{\"per_class_fit\": 8}}', got {env!r}") from None
+    return {**base, **(sizes or {})}
+
+
 def study(profile: str = "world", *, sizes: dict | None = None, device: str | torch.device | None = None,
           cache_dir: str | os.PathLike | None = None, results_dir: str = "_results", progress: bool = False,
           batch_size: int = 64, seed: int = 0) -> Study:
@@ -268,7 +296,8 @@ def study(profile: str = "world", *, sizes: dict | None = None, device: str | to
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; available: {', '.join(PROFILES)}")
     p = PROFILES[profile]
-    sizes = dict(sizes or {})
+    env_keys = set(json.loads(os.environ[SIZES_ENV])) if os.environ.get(SIZES_ENV) else set()
+    sizes = {k: v for k, v in merged_sizes(sizes).items() if k in p.sizes or k not in env_keys}
     unknown = sorted(set(sizes) - set(p.sizes))
     if unknown:
         raise ValueError(f"profile {profile!r} has no size(s) {unknown}; its sizes are {', '.join(p.sizes)}")

@@ -14,22 +14,38 @@ from sevec_helpers.world import CLASS_NAMES
 def test_vgg_mini_loads_offline_with_aliases():
     model, spec = sh.load_model("vgg_mini")
     assert not model.training and spec.weights_present and spec.categories == list(CLASS_NAMES)
-    assert spec.aliases == {"pool5": "features.18", "fc1": "classifier.1", "fc2": "classifier.4"}
+    assert spec.aliases == {"pool5": "features.21", "fc1": "classifier.1", "fc2": "classifier.4"}
     assert isinstance(dict(model.named_modules())["classifier.1"], torch.nn.ReLU)
-    assert isinstance(dict(model.named_modules())["features.18"], torch.nn.MaxPool2d)
+    assert isinstance(dict(model.named_modules())["features.21"], torch.nn.MaxPool2d)
     assert sh.layer_names(model)[:3] == ["pool5", "fc1", "fc2"]
     meta = json.loads((M.WEIGHTS_DIR / "vgg_mini.json").read_text())
     assert meta["sha256"] == M.sha256_of(M.WEIGHTS_DIR / "vgg_mini.pt")
-    assert (M.WEIGHTS_DIR / "vgg_mini.pt").stat().st_size < 10_000_000
-    assert meta["heldout"]["top1"] >= 0.85
+    # the difficulty the world was built for (VGG16 on ImageNet: 71.6% top-1, 90.4% top-5)
+    assert 0.65 <= meta["heldout"]["top1"] <= 0.80 and 0.85 <= meta["heldout"]["top5"] <= 0.97
+
+
+@pytest.mark.parametrize("name", M.SHIPPED)
+def test_every_shipped_network_is_checksummed_small_and_vgg_shaped(name):
+    meta = json.loads((M.WEIGHTS_DIR / f"{name}.json").read_text())
+    assert meta["sha256"] == M.sha256_of(M.WEIGHTS_DIR / f"{name}.pt")
+    assert (M.WEIGHTS_DIR / f"{name}.pt").stat().st_size < 10_000_000
+    model, spec = sh.load_model(name)
+    units = {a: sh.extract_features(model, torch.zeros(1, 3, 64, 64), a).values.shape[1] for a in ("fc1", "fc2")}
+    assert min(units.values()) >= 1024, units
 
 
 def test_shipped_accuracy_reproduces_on_a_fresh_seed():
     model, _ = sh.load_model("vgg_mini")
     meta = json.loads((M.WEIGHTS_DIR / "vgg_mini.json").read_text())
-    x, y = T.heldout(seed=2, per_class=meta["heldout"]["per_class"])
+    n_per = meta["heldout"]["per_class"]
+    x, y = T.heldout(seed=2, per_class=n_per)
     acc = T.evaluate(model, x, y)
-    assert abs(acc["top1"] - meta["heldout"]["top1"]) <= 0.02
+    n = len(y)
+    for k in ("top1", "top5"):
+        p = meta["heldout"][k]
+        # two independent samples of n images: 3 standard deviations of their difference
+        tol = 3 * (2 * p * (1 - p) / n) ** 0.5
+        assert abs(acc[k] - p) <= tol, (k, acc[k], p, tol)
 
 
 def test_checksum_and_foreign_checkpoints(tmp_path, monkeypatch):
@@ -71,17 +87,22 @@ def test_unknown_model_and_offline_torchvision_weights(monkeypatch, tmp_path):
     assert calls and calls[0].endswith(".pth")
 
 
-def test_one_epoch_training_smoke_beats_chance():
-    model, _ = T.train(per_class=16, epochs=2, batch_size=32, lr=3e-3, progress=False)
+def test_short_training_smoke_beats_chance():
+    model, history, _ = T.train(per_class=32, epochs=3, batch_size=32, lr=3e-3, progress=False)
+    assert len(history) == 3
     x, y = T.heldout(seed=3, per_class=8)
     acc = T.evaluate(model, x, y)
-    assert acc["top1"] > 3 / len(CLASS_NAMES)
+    k = len(CLASS_NAMES)
+    # three short epochs on a hard world: well above chance (1/k top-1, 5/k top-5), far from done
+    assert acc["top1"] > 1.5 / k and acc["top5"] > 2 * 5 / k
 
 
 def test_alias_and_module_name_are_the_same_layer():
     model, spec = sh.load_model("vgg_mini")
     x, y = T.heldout(seed=4, per_class=2)
-    x = spec.normalize(x)
+    with pytest.raises(ValueError, match="uint8"):
+        spec.normalize(x)
+    x = spec.normalize(x.float() / 255)
     sv = sh.fit_sevecs(model, (x, y), "fc1", progress=False)
     a = sh.perturbation_study(model, (x, y), sv, "classifier.1", progress=False)
     b = sh.perturbation_study(model, (x, y), sv, progress=False)
@@ -92,5 +113,5 @@ def test_alias_and_module_name_are_the_same_layer():
     with pytest.raises(ValueError, match="fitted at 'fc1'"):
         sh.perturbation_study(model, (x, y), sv, "fc2", progress=False)
     sv5 = sh.fit_sevecs(model, (x, y), "pool5", progress=False)
-    assert torch.equal(sh.guided_backprop(model, x[:2], y[:2], sevecs=sv5, mask_layer="features.18"),
+    assert torch.equal(sh.guided_backprop(model, x[:2], y[:2], sevecs=sv5, mask_layer="features.21"),
                        sh.guided_backprop(model, x[:2], y[:2], sevecs=sv5))

@@ -3,21 +3,14 @@
 Everything is drawn with numpy from a seed: the same (seed, split, index) gives the same
 image on any machine, and a fresh seed gives fresh, never-seen images of the same world.
 
-The world has
-- 12 textures (pattern fields: striped, grooved, dotted, ...), 7 materials (surface
-  micro-structure and palette: wood, stone, metal, ...), and the 11 basic colour names of
-  Google-512;
-- 24 object classes in a two-level hierarchy (3 superclasses, 2 groups each). A class is
-  one or more *facets*, each a (shape, texture, material, colours) recipe; classes of one
-  group share their shape family, as birds share traits in ImageNet. Classes have 1 to 4
-  facets, so their degree of diversity differs;
-- swatch sets for the low-level concepts (textures, materials, colours), object images
-  with pose, scale, position, background and clutter varying, and multi-object scenes
-  with boxes for the pointing game.
-
-Seven class names mirror the paper's Table 3 (stone_wall, water_bottle, picket_fence,
-bath_towel, strawberry, dalmatian, streetcar) and carry the texture and material the
-paper names for them, so Table 3 can be graded against the truth.
+- ``vocabulary``: 11 colour names, 12 textures, 7 materials, shapes, 4 scene contexts, and
+  32 classes in a two-level hierarchy (4 superclasses x 2 groups x 4 classes), each with
+  its ground truth;
+- ``draw``: shapes, texture fields, materials, context backgrounds, lighting, clutter;
+- ``generator``: :class:`ConceptWorld`, objects in their nuisance (scale, position,
+  rotation, occlusion, clutter, lighting, textured backgrounds, blur), swatches of the
+  low-level concepts, and scenes of 1-4 objects with boxes;
+- ``datasets``: torchvision-style Dataset classes; ``render``: writing parts to disk.
 """
 
 from __future__ import annotations
@@ -31,24 +24,39 @@ from .datasets import (
     TexturesDataset,
     load_tensors,
 )
-from .generator import SPLITS, ConceptWorld
+from .generator import (
+    SCENE_OBJECTS,
+    SPLITS,
+    ConceptWorld,
+    Nuisance,
+    ObjectSample,
+    SceneSample,
+)
 from .render import render
 from .vocabulary import (
     CLASS_NAMES,
     CLASSES,
+    COLOR_DEFINED_ORDER,
     COLOR_NAMES,
     COLORS,
+    CONTEXT_NAMES,
+    DEFAULT_COLOR_INFORMATIVENESS,
     GROUPS,
     MATERIAL_NAMES,
+    PALETTES,
     SHAPE_NAMES,
+    SUPERCLASS_CONTEXT,
     SUPERCLASSES,
     TEXTURE_NAMES,
     Facet,
     ObjectClass,
+    color_defined,
     ground_truth,
 )
 
 __all__ = ["DATASETS", "ColorsDataset", "MaterialsDataset", "ObjectsDataset", "ScenesDataset", "TexturesDataset",
-           "load_tensors", "SPLITS", "ConceptWorld", "render", "CLASS_NAMES", "CLASSES", "COLOR_NAMES", "COLORS",
+           "load_tensors", "SCENE_OBJECTS", "SPLITS", "ConceptWorld", "Nuisance", "ObjectSample", "SceneSample",
+           "render", "COLOR_DEFINED_ORDER", "CONTEXT_NAMES", "DEFAULT_COLOR_INFORMATIVENESS", "PALETTES",
+           "SUPERCLASS_CONTEXT", "color_defined", "CLASS_NAMES", "CLASSES", "COLOR_NAMES", "COLORS",
            "GROUPS", "MATERIAL_NAMES", "SHAPE_NAMES", "SUPERCLASSES", "TEXTURE_NAMES", "Facet", "ObjectClass",
            "ground_truth"]

@@ -24,8 +24,15 @@ def _to_tensor(img: np.ndarray, grayscale: bool) -> torch.Tensor:
     return t
 
 
+def _transform(transform, spec):
+    """A dataset built for a model takes the model's transform (``spec.transform``) by default."""
+    if transform is None and spec is not None:
+        return spec.transform
+    return transform
+
+
 class _WorldDataset(Dataset):
-    def __init__(self, world: ConceptWorld | None, split: str, per_class: int, transform, grayscale: bool):
+    def __init__(self, world: ConceptWorld | None, split: str, per_class: int, transform, grayscale: bool, spec=None):
         self.world = world or ConceptWorld()
         if split not in SPLITS:
             raise ValueError(f"split must be one of {list(SPLITS)}, got {split!r}")
@@ -33,7 +40,7 @@ class _WorldDataset(Dataset):
             raise ValueError(f"per_class must be >= 1, got {per_class}")
         self.split = split
         self.per_class = int(per_class)
-        self.transform = transform
+        self.transform = _transform(transform, spec)
         self.grayscale = grayscale
 
     def __len__(self):
@@ -58,7 +65,7 @@ class _WorldDataset(Dataset):
     def fingerprint(self) -> dict:
         """What identifies this data for a cache: world seed and size, split, sizes, transform,
         and a digest of one rendered image (so a change to the drawing code is noticed)."""
-        return {"type": type(self).__name__, "seed": self.world.seed, "image_size": self.world.image_size,
+        return {"type": type(self).__name__, "seed": self.world.seed, **self.world.settings(),
                 "split": self.split, "per_class": self.per_class, "grayscale": self.grayscale,
                 "transform": repr(self.transform), "probe": _probe(self._raw(len(self) - 1))}
 
@@ -69,8 +76,8 @@ class ObjectsDataset(_WorldDataset):
     classes = list(CLASS_NAMES)
     concept_kind = "classes"
 
-    def __init__(self, world=None, split="train", per_class=100, transform=None, grayscale=False):
-        super().__init__(world, split, per_class, transform, grayscale)
+    def __init__(self, world=None, split="train", per_class=100, transform=None, grayscale=False, spec=None):
+        super().__init__(world, split, per_class, transform, grayscale, spec)
 
     def _raw(self, i):
         label, index = self._label_index(i)
@@ -80,23 +87,28 @@ class ObjectsDataset(_WorldDataset):
         label, index = self._label_index(i)
         return self._finish(self._raw(i)), label
 
-    def facet_of(self, i) -> int:
+    def sample(self, i):
+        """The full draw of image ``i``: image, facet, box, colours."""
         label, index = self._label_index(i)
-        return self.world.object_image(label, index, self.split)[1]
+        return self.world.object_image(label, index, self.split)
+
+    def facet_of(self, i) -> int:
+        return self.sample(i).facet
 
     def attributes(self, i) -> dict[str, list[str]]:
-        """The low-level concepts image ``i`` really shows: its textures, materials and colours."""
+        """The low-level concepts image ``i`` really shows: its texture, material and colours."""
         label, _ = self._label_index(i)
-        f = CLASSES[label].facets[self.facet_of(i)]
+        smp = self.sample(i)
+        f = CLASSES[label].facets[smp.facet]
         return {"textures": [f.texture] if f.texture else [], "materials": [f.material] if f.material else [],
-                "colors": sorted(set(f.colors))}
+                "colors": sorted(set(smp.colors))}
 
 
 class _SwatchDataset(_WorldDataset):
     kind = ""
 
-    def __init__(self, world=None, split="train", per_class=60, transform=None, grayscale=False):
-        super().__init__(world, split, per_class, transform, grayscale)
+    def __init__(self, world=None, split="train", per_class=60, transform=None, grayscale=False, spec=None):
+        super().__init__(world, split, per_class, transform, grayscale, spec)
 
     @property
     def concept_kind(self) -> str:
@@ -137,17 +149,18 @@ class ScenesDataset(Dataset):
 
     classes = list(CLASS_NAMES)
 
-    def __init__(self, world=None, split="test", n=200, transform=None, grayscale=False, n_objects=None):
+    def __init__(self, world=None, split="test", n=200, transform=None, grayscale=False, n_objects=None, spec=None):
         self.world = world or ConceptWorld()
         if split not in SPLITS:
             raise ValueError(f"split must be one of {list(SPLITS)}, got {split!r}")
-        self.split, self.n, self.transform, self.grayscale, self.n_objects = split, int(n), transform, grayscale, n_objects
+        self.split, self.n, self.grayscale, self.n_objects = split, int(n), grayscale, n_objects
+        self.transform = _transform(transform, spec)
 
     def __len__(self):
         return self.n
 
     def fingerprint(self) -> dict:
-        return {"type": "ScenesDataset", "seed": self.world.seed, "image_size": self.world.image_size,
+        return {"type": "ScenesDataset", "seed": self.world.seed, **self.world.settings(),
                 "split": self.split, "n": self.n, "n_objects": self.n_objects, "grayscale": self.grayscale,
                 "transform": repr(self.transform), "probe": _probe(self.world.scene(self.n - 1, self.split,
                                                                                    self.n_objects)[0])}
@@ -155,11 +168,11 @@ class ScenesDataset(Dataset):
     def __getitem__(self, i):
         if not 0 <= i < self.n:
             raise IndexError(f"index {i} out of range for {self.n} scenes")
-        img, boxes, labels, _ = self.world.scene(i, self.split, self.n_objects)
-        t = _to_tensor(img, self.grayscale)
+        smp = self.world.scene(i, self.split, self.n_objects)
+        t = _to_tensor(smp.image, self.grayscale)
         if self.transform is not None:
             t = self.transform(t)
-        return t, {"boxes": torch.from_numpy(boxes), "labels": torch.from_numpy(labels)}
+        return t, {"boxes": torch.from_numpy(smp.boxes), "labels": torch.from_numpy(smp.labels)}
 
 
 DATASETS = {"objects": ObjectsDataset, "textures": TexturesDataset, "materials": MaterialsDataset,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .vocabulary import _MATERIAL_PALETTE, COLOR_NAMES, COLORS, TEXTURE_NAMES, Facet  # noqa: F401
+from .vocabulary import COLOR_NAMES, COLORS, TEXTURE_NAMES, Facet
 
 
 def _grid(s: int):
@@ -52,6 +52,10 @@ def _shape_mask(shape: str, u, v, rng) -> np.ndarray:
     if shape == "heart":
         uu, vv = u * 1.15, -v * 1.15 + 0.25
         return (uu ** 2 + vv ** 2 - 0.6) ** 3 - uu ** 2 * vv ** 3 * 1.0 <= 0
+    if shape == "vehicle":  # a body on two wheels
+        body = (np.abs(u) <= 1.0) & (v >= -0.5) & (v <= 0.3)
+        wheels = (np.hypot(u - 0.55, v - 0.38) <= 0.27) | (np.hypot(u + 0.55, v - 0.38) <= 0.27)
+        return body | wheels
     if shape == "arch":
         return ((np.abs(u) <= 0.85) & (v >= -0.2) & (v <= 0.9) & ~((np.abs(u) <= 0.35) & (v >= 0.25))) | \
                ((np.hypot(u, v + 0.2) <= 0.85) & (v < -0.2))
@@ -185,49 +189,118 @@ def _color(name: str, rng, jitter: float = 18.0) -> np.ndarray:
     return np.clip((np.array(COLORS[name], float) + rng.normal(0, jitter, 3)) / 255.0, 0, 1)
 
 
-def _background(s: int, rng) -> np.ndarray:
+def _noise_blend(s, rng, c1, c2, t_base, noise_w=0.3, cells=3):
+    t = np.clip((1 - noise_w) * t_base + noise_w * _smooth_noise(s, rng, cells), 0, 1)
+    return c1 * (1 - t[..., None]) + c2 * t[..., None]
+
+
+def _tint(base, rng, spread=0.08):
+    return np.clip(np.asarray(base, float) + rng.normal(0, spread, 3), 0.02, 0.98)
+
+
+def context_background(context: str | None, s: int, rng) -> np.ndarray:
+    """A background for a scene context (grassland, indoor, street, outdoors) or, for None, a
+    neutral one of random colours. Hues are jittered, so a context is likely, not certain."""
     x, y = _grid(s)
-    c1 = rng.uniform(0.15, 0.75, size=3)
-    c2 = rng.uniform(0.15, 0.75, size=3)
-    c1 = 0.5 * c1 + 0.5 * c1.mean()
-    c2 = 0.5 * c2 + 0.5 * c2.mean()
-    theta = rng.uniform(0, 2 * np.pi)
-    t = ((np.cos(theta) * x + np.sin(theta) * y) / s + 1) / 2
-    n = _smooth_noise(s, rng, 3)
-    t = np.clip(0.7 * t + 0.3 * n, 0, 1)
-    return c1 * (1 - t[..., None]) + c2 * t[..., None] + rng.normal(0, 0.02, size=(s, s, 3))
+    yy = y / s
+    if context is None:
+        c1, c2 = rng.uniform(0.15, 0.75, size=3), rng.uniform(0.15, 0.75, size=3)
+        c1, c2 = 0.5 * c1 + 0.5 * c1.mean(), 0.5 * c2 + 0.5 * c2.mean()
+        theta = rng.uniform(0, 2 * np.pi)
+        img = _noise_blend(s, rng, c1, c2, ((np.cos(theta) * x + np.sin(theta) * y) / s + 1) / 2)
+    elif context == "grassland":   # greens and straw, lighter towards a hazy top
+        img = _noise_blend(s, rng, _tint((0.30, 0.50, 0.18), rng), _tint((0.62, 0.60, 0.30), rng),
+                           1 - yy, 0.5, 4)
+    elif context == "indoor":      # a pale wall above a floor
+        h = rng.uniform(0.55, 0.8)
+        wall = _noise_blend(s, rng, _tint((0.78, 0.74, 0.66), rng, 0.06), _tint((0.70, 0.68, 0.64), rng, 0.06),
+                            yy, 0.2, 2)
+        floor = _noise_blend(s, rng, _tint((0.45, 0.33, 0.22), rng), _tint((0.35, 0.28, 0.22), rng), yy, 0.3, 3)
+        img = np.where((yy > h)[..., None], floor, wall)
+    elif context == "street":      # sky above, grey buildings and pavement below
+        h = rng.uniform(0.3, 0.5)
+        sky = _noise_blend(s, rng, _tint((0.62, 0.74, 0.88), rng, 0.05), _tint((0.80, 0.85, 0.90), rng, 0.05), yy, 0.15)
+        cols = np.floor(x / rng.uniform(6, 14))
+        blocks = 0.4 + 0.07 * np.sin(cols * 2.7 + rng.uniform(0, 6))[..., None] + rng.normal(0, 0.02, 3)
+        img = np.where((yy > h)[..., None], np.clip(blocks, 0, 1) * np.ones(3), sky)
+    elif context == "outdoors":    # sky above brown and green earth
+        h = rng.uniform(0.25, 0.55)
+        sky = _noise_blend(s, rng, _tint((0.55, 0.70, 0.92), rng, 0.06), _tint((0.85, 0.88, 0.95), rng, 0.04), yy, 0.2)
+        earth = _noise_blend(s, rng, _tint((0.42, 0.32, 0.20), rng), _tint((0.35, 0.45, 0.25), rng), yy, 0.6, 5)
+        img = np.where((yy > h)[..., None], earth, sky)
+    else:
+        raise ValueError(f"unknown context {context!r}")
+    return np.clip(img + rng.normal(0, 0.015, size=(s, s, 3)), 0, 1)
 
 
-def _surface(facet: Facet, x, y, rng, bg, period=None) -> np.ndarray:
-    c1, c2 = _color(facet.colors[0], rng), _color(facet.colors[1], rng)
-    period = period or rng.uniform(5.5, 8.0)
+def texture_overlay(img: np.ndarray, rng, strength: float) -> np.ndarray:
+    """Blend a random texture of the vocabulary into a background at low contrast (a confuser)."""
+    s = img.shape[0]
+    x, y = _grid(s)
+    p = texture_field(str(rng.choice(TEXTURE_NAMES)), x, y, rng, rng.uniform(4.0, 9.0), rng.uniform(0, np.pi))
+    return np.clip(img * (1 - strength * (p[..., None] - 0.5)), 0, 1)
+
+
+def _surface(facet: Facet, colors, x, y, rng, bg, period=None) -> np.ndarray:
+    c1, c2 = _color(colors[0], rng), _color(colors[1], rng)
+    period = period or rng.uniform(4.5, 8.5)
     p = texture_field(facet.texture, x, y, rng, period, rng.uniform(0, np.pi))
     rgb = c1 * (1 - p[..., None]) + c2 * p[..., None]
     return apply_material(facet.material, rgb, x, y, rng, bg)
 
 
-def _place_object(img, facet: Facet, cx, cy, size, theta, rng) -> tuple[int, int, int, int] | None:
+def place_object(img, facet: Facet, colors, cx, cy, size, theta, rng, aspect: float = 1.0):
+    """Draw an object in place; returns its box (x0, y0, x1, y1) clipped to the image and its
+    mask, or None when it falls (almost) outside."""
     s = img.shape[0]
     x, y = _grid(s)
     u, v = _local(x, y, cx, cy, size / 2, theta)
-    mask = _shape_mask(facet.shape, u, v, rng)
+    mask = _shape_mask(facet.shape, u * aspect, v / aspect, rng)
     if mask.sum() < 6:
         return None
-    surf = _surface(facet, x, y, rng, img)
-    # soft shading gives the object a little volume
-    shade = np.clip(1.0 - 0.18 * np.hypot(u + 0.3, v + 0.3), 0.75, 1.0)
+    surf = _surface(facet, colors, x, y, rng, img)
+    shade = np.clip(1.0 - 0.18 * np.hypot(u + 0.3, v + 0.3), 0.75, 1.0)  # a little volume
     img[mask] = (surf * shade[..., None])[mask]
     ys, xs = np.nonzero(mask)
-    return int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
+    return (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1), mask
 
 
-def _clutter(img, rng, n: int, max_size: float):
+CLUTTER_SHAPES = ("disc", "square", "triangle", "ring", "cross", "diamond")
+
+
+def clutter(img, rng, n: int, max_size: float, near=None, textured: float = 0.5):
+    """``n`` distractor shapes of random colours (some textured); with ``near`` = (cx, cy, r)
+    they are placed over that region (occluders)."""
     s = img.shape[0]
     for _ in range(n):
-        f = Facet(str(rng.choice(["disc", "square", "triangle", "ring", "cross"])), None, None,
-                  (str(rng.choice(COLOR_NAMES)), str(rng.choice(COLOR_NAMES))))
+        tex = str(rng.choice(TEXTURE_NAMES)) if rng.uniform() < textured else None
+        f = Facet(str(rng.choice(CLUTTER_SHAPES)), tex, None)
+        cols = (str(rng.choice(COLOR_NAMES)), str(rng.choice(COLOR_NAMES)))
         size = rng.uniform(0.35, 1.0) * max_size
-        _place_object(img, f, rng.uniform(0, s), rng.uniform(0, s), size, rng.uniform(0, 2 * np.pi), rng)
+        if near is None:
+            cx, cy = rng.uniform(0, s), rng.uniform(0, s)
+        else:
+            a, r = rng.uniform(0, 2 * np.pi), near[2] * rng.uniform(0.5, 1.0)
+            cx, cy = near[0] + r * np.cos(a), near[1] + r * np.sin(a)
+        place_object(img, f, cols, cx, cy, size, rng.uniform(0, 2 * np.pi), rng)
+
+
+def lighting(img: np.ndarray, rng, strength: float = 1.0) -> np.ndarray:
+    """Global gain, a colour cast and a directional gradient (all drawn at random)."""
+    s = img.shape[0]
+    x, y = _grid(s)
+    gain = rng.uniform(1 - 0.35 * strength, 1 + 0.3 * strength)
+    cast = 1 + rng.uniform(-0.12, 0.12, 3) * strength
+    th = rng.uniform(0, 2 * np.pi)
+    grad = 1 + 0.22 * strength * ((np.cos(th) * x + np.sin(th) * y) / s - 0.5)
+    return np.clip(img * gain * cast * grad[..., None], 0, 1)
+
+
+def blur(img: np.ndarray) -> np.ndarray:
+    """A [1, 2, 1] / 4 blur in both directions (edges repeated)."""
+    p = np.pad(img, ((1, 1), (1, 1), (0, 0)), mode="edge")
+    h = (p[:, :-2] + 2 * p[:, 1:-1] + p[:, 2:]) / 4
+    return (h[:-2] + 2 * h[1:-1] + h[2:]) / 4
 
 
 def _to_uint8(img: np.ndarray) -> np.ndarray:

@@ -39,11 +39,11 @@ def render(out: str | os.PathLike, part: str, *, split: str = "test", per_class:
             ann = {"classes": list(CLASS_NAMES), "box_format": "x0 y0 x1 y1, half-open pixel coordinates",
                    "images": []}
             for i in tqdm(range(n), disable=not progress, desc=f"render {part}"):
-                img, boxes, labels, _ = world.scene(i, split)
+                smp = world.scene(i, split)
                 fname = f"scene_{i:05d}.png"
-                Image.fromarray(img).save(tmp / fname)
-                ann["images"].append({"file": fname, "boxes": boxes.tolist(),
-                                      "labels": [CLASS_NAMES[j] for j in labels]})
+                Image.fromarray(smp.image).save(tmp / fname)
+                ann["images"].append({"file": fname, "boxes": smp.boxes.tolist(),
+                                      "labels": [CLASS_NAMES[j] for j in smp.labels]})
             (tmp / "annotations.json").write_text(json.dumps(ann, indent=1))
         else:
             ds = DATASETS[part](world, split, per_class)
