@@ -39,7 +39,7 @@ import resource, sys, torch, sevec_helpers as sh
 from sevec_helpers.world import ObjectsDataset
 model, spec = sh.load_model("vgg_mini")
 n = int(sys.argv[1])
-ds = ObjectsDataset(split="test", per_class=n, transform=spec.transform)
+ds = ObjectsDataset(split="test", per_class=n, spec=spec)
 loader = torch.utils.data.DataLoader(ds, batch_size=64)
 first = next(iter(loader))  # warm up allocators with one batch before the baseline
 with torch.inference_mode():
@@ -57,7 +57,7 @@ def memory_ratio() -> None:
         r = subprocess.run([sys.executable, "-c", CHILD, str(n)], capture_output=True, text=True, check=True)
         growth, peak = map(int, r.stdout.split())
         out[n] = peak
-        print(f"fit_sevecs on {n * 24} images: peak RSS {peak / 1024:.0f} MiB (growth during fit {growth / 1024:.1f} MiB)")
+        print(f"fit_sevecs on {n * 32} images: peak RSS {peak / 1024:.0f} MiB (growth during fit {growth / 1024:.1f} MiB)")
     print(f"peak memory 10x images / 1x images: ratio {out[100] / out[10]:.3f}   (goal <= 1.1)")
 
 

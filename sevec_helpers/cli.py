@@ -1,78 +1,391 @@
-"""The ``sevec`` command (also ``python -m sevec_helpers``): fit SeVecs and render the world from
-the shell. ``sevec --help`` and ``sevec COMMAND --help`` describe each command."""
+"""The ``sevec`` command (also ``python -m sevec_helpers``): fit, explain and evaluate from the shell.
+
+    sevec fit --model vgg16 --layer fc1 --data /data/imagenet/train --per-class 100 --out fc1.pt
+    torchrun --nproc_per_node=8 -m sevec_helpers fit ...      # the same, sharded, one all-reduce
+    sevec saliency --model vgg16 --sevecs pool5.pt --image cat.jpg --target "tiger cat" --method guided --semantic --out maps/
+    sevec pointing-game --model vgg_mini --sevecs pool5.pt --data scenes/test --method gxi --semantic --out game.json
+    sevec world render --out cw --part scenes --n 100
+
+Exit codes: 0 done, 1 failure (one line on stderr; ``--debug`` shows the traceback), 2 usage.
+Progress bars go to stderr, off with ``--quiet`` or when stderr is not a terminal. Outputs
+are written atomically and never overwritten without ``--overwrite``. ``sevec fit``
+checkpoints every ``--checkpoint-every`` batches; after an interruption ``--resume``
+continues and ends with the same file as an uninterrupted run.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
+from pathlib import Path
 from typing import Sequence
 
 from ._version import __version__
+
+METHOD_IDS = {"gradient": "gradient", "guided": "guided_backprop", "gxi": "gradient_x_input"}
+
+
+class CommandError(Exception):
+    """A failure to report as one line (exit code 1)."""
+
+
+def _progress(a) -> bool:
+    return not a.quiet and sys.stderr.isatty()
+
+
+def _refuse_existing(path: Path, overwrite: bool) -> None:
+    if path.exists() and not overwrite:
+        raise CommandError(f"{path} exists; pass --overwrite to replace it")
+
+
+def _model(a):
+    import torch
+
+    from .features import default_device
+    from .models import load_model
+
+    model, spec = load_model(a.model, weights=None if a.weights == "none" else a.weights)
+    local = int(os.environ.get("LOCAL_RANK", 0))
+    if a.device:
+        device = torch.device(a.device)
+    elif torch.cuda.is_available():
+        device = torch.device("cuda", local)
+    else:
+        device = default_device()
+    return model.to(device), spec, device
+
+
+# ---------------------------------------------------------------------------------------
+# sevec fit
+# ---------------------------------------------------------------------------------------
+
+
+def _fit_data(a, spec):
+    if a.data == "world":
+        from .world import ConceptWorld, ObjectsDataset
+
+        return ObjectsDataset(ConceptWorld(a.world_seed), a.world_split, a.per_class or 100, spec=spec)
+    from .data import ImageFolderCapped
+
+    return ImageFolderCapped(a.data, spec.transform, a.per_class, concept_kind="classes")
 
 
 def _fit(a) -> int:
     import torch
     import torch.distributed as dist
+    from torch.utils.data import DataLoader, Subset
 
-    from .data import ImageFolderCapped
-    from .distributed import fit_sevecs_distributed
-    from .features import default_device
-    from .models import load_model
-    from .sevec import fit_sevecs
+    from ._fingerprint import model_fingerprint, value_digest
+    from ._io import atomic_write
+    from .accumulator import SeVecAccumulator
+    from .cache import dataset_fingerprint
+    from .features import skip_none_collate
+    from .sevec import SemanticVectors, fit_accumulator, model_name
 
+    out = Path(a.out)
     distributed = "RANK" in os.environ and "WORLD_SIZE" in os.environ  # started by torchrun
     if distributed:
         dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
     try:
-        local = int(os.environ.get("LOCAL_RANK", 0))
-        device = torch.device(a.device) if a.device else (torch.device("cuda", local) if torch.cuda.is_available()
-                                                          else default_device())
-        model, spec = load_model(a.model, weights=None if a.weights == "none" else a.weights)
-        model.to(device)
-        data = ImageFolderCapped(a.data, spec.transform, a.per_class, concept_kind="classes")
+        rank, world = (dist.get_rank(), dist.get_world_size()) if distributed else (0, 1)
+        _refuse_existing(out, a.overwrite)
+        model, spec, device = _model(a)
+        data = _fit_data(a, spec)
+        names = list(data.classes)
+        shard = Subset(data, list(range(rank, len(data), world)))
+        ckpt = out.with_name(out.name + (f".rank{rank}" if world > 1 else "") + ".ckpt")
+        key = value_digest({"model": model_fingerprint(model), "layer": a.layer, "data": dataset_fingerprint(data),
+                            "batch_size": a.batch_size, "rank": rank, "world": world, "amp": a.amp})
+        acc, done, size = None, 0, None
+        if ckpt.exists() and a.resume:
+            try:
+                state = torch.load(ckpt, map_location="cpu", weights_only=True)
+            except Exception as e:
+                raise CommandError(f"cannot read the checkpoint {ckpt} ({e}); delete it and start again") from e
+            if state.get("key") != key:
+                raise CommandError(f"{ckpt} belongs to another run (model, layer, data, batch size or process count "
+                                   f"differ); delete it, or run the same command again with --resume")
+            acc = SeVecAccumulator.from_state(state["acc"], device=device)
+            done, size = int(state["batches"]), tuple(state["size"])
+        elif ckpt.exists() and not a.overwrite:
+            raise CommandError(f"{ckpt} holds an interrupted run: pass --resume to continue it, or --overwrite to "
+                               f"start again")
+        rest = Subset(shard, list(range(min(done * a.batch_size, len(shard)), len(shard))))
+        loader = DataLoader(rest, batch_size=a.batch_size, shuffle=False, num_workers=a.workers,
+                            pin_memory=device.type == "cuda", collate_fn=skip_none_collate)
+
+        def on_batch(acc_now, n, size_now):
+            if (done + n) % a.checkpoint_every == 0:
+                payload = {"key": key, "acc": acc_now.state(), "batches": done + n, "size": list(size_now)}
+                atomic_write(ckpt, lambda fh: torch.save(payload, fh))
+
+        acc, label, seen = fit_accumulator(model, loader, a.layer, num_concepts=len(names), batch_size=a.batch_size,
+                                           progress=_progress(a) and rank == 0, amp=a.amp, acc=acc, on_batch=on_batch)
+        if acc is None:
+            raise CommandError(f"rank {rank} received no images: use fewer processes than images")
         if distributed:
-            sv = fit_sevecs_distributed(model, data, a.layer, batch_size=a.batch_size, progress=not a.quiet)
-        else:
-            sv = fit_sevecs(model, data, a.layer, batch_size=a.batch_size, progress=not a.quiet)
-        if not distributed or dist.get_rank() == 0:
-            sv.save(a.out)
-            print(f"wrote {a.out}: {sv}")
+            acc.all_reduce()
+        if rank == 0:
+            sv = SemanticVectors.from_accumulator(acc, names, layer=label, model_name=model_name(model),
+                                                  fingerprint=model_fingerprint(model),
+                                                  input_size=seen or size, kind="classes")
+            sv.save(out)
+            print(f"wrote {out}: {sv}")
+        if distributed:
+            dist.barrier()
+        if ckpt.exists():
+            ckpt.unlink()
     finally:
         if distributed:
             dist.destroy_process_group()
     return 0
 
 
+# ---------------------------------------------------------------------------------------
+# sevec saliency
+# ---------------------------------------------------------------------------------------
+
+
+def _target(spec, t: str) -> int:
+    if t.lstrip("-").isdigit():
+        return int(t)
+    cats = list(spec.categories or [])
+    if t not in cats:
+        close = [c for c in cats if t.lower() in c.lower()][:8]
+        raise CommandError(f"unknown target class {t!r} for {spec.name}" + (f"; did you mean: {', '.join(close)}"
+                                                                              if close else ""))
+    return cats.index(t)
+
+
+def _sevecs(a):
+    from .sevec import SemanticVectors
+
+    if not a.sevecs:
+        raise CommandError("--semantic needs --sevecs FILE (SeVecs of the classes, fitted at the mask layer)")
+    return SemanticVectors.load(a.sevecs)
+
+
+def _saliency(a) -> int:
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    from .data import load_rgb
+    from .saliency import attribute, saliency_map
+
+    out = Path(a.out)
+    model, spec, device = _model(a)
+    sv = _sevecs(a) if a.semantic else None
+    tag = f"{a.method}{'_semantic' if a.semantic else ''}"
+    stems = [Path(p).stem for p in a.image]
+    files = [out / f"{s}.{tag}.{ext}" for s in stems for ext in ("image.png", "map.png", "overlay.png", "npy")]
+    for f in files:
+        _refuse_existing(f, a.overwrite)
+    imgs = [load_rgb(p) for p in a.image]
+    x = torch.stack([spec.transform(im) for im in imgs])
+    target = _target(spec, a.target)
+    attr = attribute(model, x, target, METHOD_IDS[a.method], sevecs=sv, threshold=a.threshold)
+    maps = saliency_map(attr).cpu().numpy()
+    out.mkdir(parents=True, exist_ok=True)
+    from matplotlib import colormaps
+
+    from ._io import atomic_write
+
+    for i, s in enumerate(stems):
+        pic = spec.denormalize(x[i : i + 1])[0].clamp(0, 1).permute(1, 2, 0).numpy()
+        m = maps[i] / (maps[i].max() + 1e-12)
+        heat = colormaps["inferno"](m)[..., :3]
+        over = 0.5 * pic + 0.5 * heat
+        for name, arr in (("image", pic), ("map", heat), ("overlay", over)):
+            im = Image.fromarray((np.clip(arr, 0, 1) * 255).round().astype(np.uint8))
+            atomic_write(out / f"{s}.{tag}.{name}.png", lambda fh, im=im: im.save(fh, format="PNG"))
+        atomic_write(out / f"{s}.{tag}.npy", lambda fh, i=i: np.save(fh, maps[i].astype(np.float32)))
+    print(f"wrote {len(files)} files for {len(stems)} image(s) to {out} (target {spec.categories[target]!r})")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------
+# sevec pointing-game
+# ---------------------------------------------------------------------------------------
+
+
+class _Scenes:
+    """A scenes folder: images plus ``annotations.json`` (as ``sevec world render --part scenes``
+    writes it): {"images": [{"file", "boxes": [[x0, y0, x1, y1], ...], "labels": [class names]}]}."""
+
+    def __init__(self, root: Path, spec):
+        ann = root / "annotations.json"
+        if not ann.exists():
+            raise CommandError(f"{root}: no annotations.json (render one with: sevec world render --part scenes)")
+        try:
+            self.items = json.loads(ann.read_text())["images"]
+        except (ValueError, KeyError) as e:
+            raise CommandError(f"{ann} is not a scenes annotation file ({e})") from None
+        cats = list(spec.categories or [])
+        unknown = sorted({n for it in self.items for n in it["labels"] if n not in cats})
+        if unknown:
+            raise CommandError(f"classes {unknown[:5]} of {ann} are not categories of {spec.name}")
+        self.root, self.spec, self.index = root, spec, {c: i for i, c in enumerate(cats)}
+
+    def __len__(self):
+        return len(self.items)
+
+    def __getitem__(self, i):
+        import torch
+
+        from .data import load_rgb
+
+        it = self.items[i]
+        img = load_rgb(self.root / it["file"])
+        sx = self.spec.input_size / img.size[0]
+        sy = self.spec.input_size / img.size[1]
+        boxes = torch.tensor([[b[0] * sx, b[1] * sy, b[2] * sx, b[3] * sy] for b in it["boxes"]], dtype=torch.float32)
+        return self.spec.transform(img), {"boxes": boxes, "labels": torch.tensor([self.index[n] for n in it["labels"]])}
+
+
+def _pointing_game(a) -> int:
+    import csv
+    import io
+
+    import numpy as np
+
+    from ._io import atomic_write
+    from .pointing import generalized_pointing_game
+    from .saliency import attribute, saliency_map
+    from .scene_eval import scene_pairs
+
+    out = Path(a.out)
+    if out.suffix not in (".json", ".csv"):
+        raise CommandError(f"--out must end in .json or .csv, got {out.name}")
+    _refuse_existing(out, a.overwrite)
+    model, spec, device = _model(a)
+    sv = _sevecs(a) if a.semantic else None
+    scenes = _Scenes(Path(a.data), spec)
+    pairs = scene_pairs(scenes)
+    try:
+        energies = [float(e) for e in a.energies.split(",")]
+    except ValueError:
+        raise CommandError(f"--energies must be comma-separated numbers in [0, 1], got {a.energies!r}") from None
+    from tqdm.auto import tqdm
+
+    hits = []
+    for s in tqdm(range(0, len(pairs), a.batch_size), disable=not _progress(a), desc="pointing game"):
+        sel = np.arange(s, min(s + a.batch_size, len(pairs)))
+        import torch
+
+        x = torch.stack([scenes[int(i)][0] for i in pairs.scene[sel]])
+        attr = attribute(model, x, torch.as_tensor(pairs.target[sel]), METHOD_IDS[a.method], sevecs=sv)
+        g = generalized_pointing_game(saliency_map(attr), [pairs.boxes[i] for i in sel], energies, q=a.q)
+        hits.append(g.per_image)
+    per = np.concatenate(hits)
+    acc = per.mean(0)
+    res = {"model": spec.name, "method": a.method, "semantic": a.semantic, "q": a.q, "pairs": len(pairs),
+           "scenes": len(scenes), "energies": energies, "accuracy": acc.tolist(), "hits": per.sum(0).tolist()}
+    if out.suffix == ".json":
+        atomic_write(out, lambda fh: json.dump(res, fh, indent=1), binary=False)
+    else:
+        buf = io.StringIO()
+        w = csv.writer(buf)
+        w.writerow(["energy", "accuracy", "hits", "pairs"])
+        for e, ac, h in zip(energies, acc, per.sum(0)):
+            w.writerow([e, f"{ac:.6f}", int(h), len(pairs)])
+        atomic_write(out, lambda fh: fh.write(buf.getvalue()), binary=False)
+    print(f"wrote {out}: {len(pairs)} (scene, object) pairs, accuracy {acc.min():.3f} .. {acc.max():.3f}")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------
+# sevec world
+# ---------------------------------------------------------------------------------------
+
+
 def _world_render(a) -> int:
     from .world import render
 
+    dest = Path(a.out) / a.part / a.split
+    if dest.exists() and a.overwrite:
+        import shutil
+
+        shutil.rmtree(dest)
+    elif dest.exists():
+        raise CommandError(f"{dest} exists; pass --overwrite to replace it")
     dest = render(a.out, a.part, split=a.split, per_class=a.per_class, n=a.n, seed=a.seed, image_size=a.image_size,
-                  progress=not a.quiet)
+                  progress=_progress(a))
     print(f"wrote {dest}")
     return 0
+
+
+def _world_truth(a) -> int:
+    from .world import ground_truth
+
+    print(json.dumps(ground_truth(), indent=1))
+    return 0
+
+
+# ---------------------------------------------------------------------------------------
 
 
 def parser() -> argparse.ArgumentParser:
     from .world import DATASETS, SPLITS
 
-    p = argparse.ArgumentParser(prog="sevec", description="Semantic vectors (SeVecs) from the shell.")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--quiet", action="store_true", help="no progress bars")
+    common.add_argument("--debug", action="store_true", help="show the traceback of a failure")
+    common.add_argument("--overwrite", action="store_true", help="replace outputs that exist")
+    model = argparse.ArgumentParser(add_help=False)
+    model.add_argument("--model", required=True, help="a registered or torchvision classification model")
+    model.add_argument("--weights", default="DEFAULT", help="DEFAULT, none, a torchvision weights name or a path")
+    model.add_argument("--device", default=None, help="default: cuda (the rank's GPU under torchrun), mps, cpu")
+
+    p = argparse.ArgumentParser(prog="sevec", description="Semantic vectors (SeVecs) from the shell.",
+                                epilog="Each command has its own --help.")
     p.add_argument("--version", action="version", version=f"sevec_helpers {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
-    f = sub.add_parser("fit", help="fit SeVecs of the classes of an ImageFolder tree (torchrun-aware)")
-    f.add_argument("--model", required=True)
-    f.add_argument("--weights", default="DEFAULT")
-    f.add_argument("--layer", required=True)
-    f.add_argument("--data", required=True, help="class folders (ImageNet train layout)")
-    f.add_argument("--out", required=True)
-    f.add_argument("--per-class", type=int, default=None)
+
+    f = sub.add_parser("fit", parents=[common, model], help="fit SeVecs of the classes of a data set (torchrun-aware)",
+                       description="Fit one SeVec per class at --layer in one streaming pass. Under torchrun each "
+                                   "process takes every WORLD_SIZE-th image; one all-reduce sums them; rank 0 writes.")
+    f.add_argument("--layer", required=True, help="module name or alias (fc1, pool5, fc2)")
+    f.add_argument("--data", required=True, help="class folders (ImageNet train layout), or 'world'")
+    f.add_argument("--out", required=True, help="the SeVecs file to write")
+    f.add_argument("--per-class", type=int, default=None, help="at most this many images per class")
     f.add_argument("--batch-size", type=int, default=64)
-    f.add_argument("--device", default=None)
-    f.add_argument("--quiet", action="store_true")
+    f.add_argument("--workers", type=int, default=0, help="DataLoader worker processes (JPEG decoding)")
+    f.add_argument("--amp", action="store_true", help="bfloat16 autocast; the layer feeding the tap stays float32")
+    f.add_argument("--resume", action="store_true", help="continue an interrupted run from its checkpoint")
+    f.add_argument("--checkpoint-every", type=int, default=50, help="batches between checkpoints")
+    f.add_argument("--world-seed", type=int, default=0, help="with --data world")
+    f.add_argument("--world-split", default="train", choices=list(SPLITS), help="with --data world")
     f.set_defaults(run=_fit)
-    w = sub.add_parser("world", help="ConceptWorld: write parts of it to disk")
+
+    s = sub.add_parser("saliency", parents=[common, model], help="saliency maps of images as PNG and .npy",
+                       description="For each image: the image, the map and an overlay as PNG, and the map as .npy.")
+    s.add_argument("--image", nargs="+", required=True)
+    s.add_argument("--target", required=True, help="class index or name (the model's categories)")
+    s.add_argument("--method", choices=list(METHOD_IDS), default="guided")
+    s.add_argument("--semantic", action="store_true", help="mask the backward signal with the target's SeVec")
+    s.add_argument("--sevecs", help="SeVecs of the classes at the mask layer (pool5), for --semantic")
+    s.add_argument("--threshold", type=float, default=0.5, help="mask: units with activation rate above this")
+    s.add_argument("--out", required=True, help="a folder")
+    s.set_defaults(run=_saliency)
+
+    g = sub.add_parser("pointing-game", parents=[common, model], help="the generalized pointing game on scenes",
+                       description="Every (scene, object class) pair of a scenes folder (annotations.json).")
+    g.add_argument("--data", required=True, help="a scenes folder written by `sevec world render --part scenes`")
+    g.add_argument("--method", choices=list(METHOD_IDS), default="guided")
+    g.add_argument("--semantic", action="store_true")
+    g.add_argument("--sevecs")
+    g.add_argument("--energies", default="0,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,1.0")
+    g.add_argument("--q", type=float, default=1.0, help="share of kept pixels that must lie in the box")
+    g.add_argument("--batch-size", type=int, default=32)
+    g.add_argument("--out", required=True, help="FILE.json or FILE.csv")
+    g.set_defaults(run=_pointing_game)
+
+    w = sub.add_parser("world", help="ConceptWorld: write parts of it to disk, print its ground truth")
     wsub = w.add_subparsers(dest="world_command", required=True)
-    r = wsub.add_parser("render", help="write PNGs as an ImageFolder tree (scenes: + annotations.json)")
+    r = wsub.add_parser("render", parents=[common], help="write PNGs as an ImageFolder tree (scenes: + annotations.json)")
     r.add_argument("--out", required=True)
     r.add_argument("--part", choices=list(DATASETS), required=True)
     r.add_argument("--split", default="test", choices=list(SPLITS))
@@ -80,14 +393,26 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--n", type=int, default=50, help="number of scenes")
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--image-size", type=int, default=64)
-    r.add_argument("--quiet", action="store_true")
     r.set_defaults(run=_world_render)
+    t = wsub.add_parser("truth", parents=[common], help="print the ground-truth table as JSON")
+    t.set_defaults(run=_world_truth)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run a command; returns the exit code (0 done, 1 failure; usage errors exit 2)."""
     a = parser().parse_args(argv)
-    return a.run(a)
+    try:
+        return a.run(a)
+    except KeyboardInterrupt:
+        print("sevec: interrupted", file=sys.stderr)
+        return 1
+    except Exception as e:  # one clear line, the traceback only under --debug
+        if a.debug:
+            raise
+        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        print(f"sevec: error: {msg}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

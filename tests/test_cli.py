@@ -1,0 +1,164 @@
+"""The ``sevec`` command: help, exit codes, one-line errors, no silent overwrite, the commands'
+outputs, torchrun, and resuming after SIGKILL to the same file as an uninterrupted run."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+
+import sevec_helpers as sh
+from sevec_helpers import cli
+
+ENV = dict(os.environ, OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
+
+
+def sevec(*args, check=True, **kw):
+    r = subprocess.run([sys.executable, "-m", "sevec_helpers", *map(str, args)], capture_output=True, text=True,
+                       env=ENV, timeout=600, **kw)
+    if check and r.returncode != 0:
+        raise AssertionError(f"exit {r.returncode}: {r.stderr[-3000:]}")
+    return r
+
+
+@pytest.mark.parametrize("args", [[], ["fit"], ["saliency"], ["pointing-game"], ["world", "render"]])
+def test_help_for_every_command(args):
+    with pytest.raises(SystemExit) as e:
+        cli.main([*args, "--help"])
+    assert e.value.code == 0
+
+
+def test_usage_errors_exit_2_failures_exit_1_with_one_line(tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        cli.main(["fit", "--model", "vgg_mini"])  # no --layer, --data, --out
+    assert e.value.code == 2
+    assert "the following arguments are required: --layer, --data, --out" in capsys.readouterr().err
+    code = cli.main(["fit", "--model", "nope", "--layer", "fc1", "--data", "world", "--out", str(tmp_path / "a.pt"),
+                     "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 1 and err.startswith("sevec: error: unknown model 'nope'") and err.count("\n") == 1
+    with pytest.raises(ValueError, match="unknown model"):
+        cli.main(["fit", "--model", "nope", "--layer", "fc1", "--data", "world", "--out", str(tmp_path / "a.pt"),
+                  "--debug"])
+
+
+def test_fit_world_and_no_silent_overwrite(tmp_path, capsys):
+    out = tmp_path / "sv.pt"
+    args = ["fit", "--model", "vgg_mini", "--layer", "fc1", "--data", "world", "--per-class", "2",
+            "--world-split", "test", "--out", str(out), "--quiet"]
+    assert cli.main(args) == 0
+    sv = sh.SemanticVectors.load(out)
+    assert len(sv) == 32 and sv.kind == "classes" and sv.input_size == (64, 64)
+    model, spec = sh.load_model("vgg_mini")
+    from sevec_helpers import world as W
+
+    direct = sh.fit_sevecs(model, W.ObjectsDataset(split="test", per_class=2, spec=spec), "fc1", progress=False)
+    assert torch.equal(direct.vectors, sv.vectors) and direct.fingerprint == sv.fingerprint
+    before = out.stat().st_mtime_ns
+    assert cli.main(args) == 1 and "exists; pass --overwrite" in capsys.readouterr().err
+    assert out.stat().st_mtime_ns == before
+    assert cli.main(args + ["--overwrite"]) == 0
+
+
+def test_fit_on_an_image_folder_with_the_shipped_network(tmp_path):
+    """The bug the issue reports: PIL images from a folder through vgg_mini's transform."""
+    sevec("world", "render", "--out", tmp_path / "cw", "--part", "objects", "--per-class", "2", "--quiet")
+    sevec("fit", "--model", "vgg_mini", "--layer", "pool5", "--data", tmp_path / "cw" / "objects" / "test",
+          "--out", tmp_path / "sv.pt", "--workers", "2", "--quiet")
+    sv = sh.SemanticVectors.load(tmp_path / "sv.pt")
+    assert len(sv) == 32 and sv.dim == 128 * 4 * 4
+
+
+def test_saliency_and_pointing_game_commands(tmp_path):
+    sevec("world", "render", "--out", tmp_path / "cw", "--part", "scenes", "--n", "4", "--quiet")
+    sevec("fit", "--model", "vgg_mini", "--layer", "pool5", "--data", "world", "--per-class", "3",
+          "--out", tmp_path / "p5.pt", "--quiet")
+    scenes = tmp_path / "cw" / "scenes" / "test"
+    imgs = sorted(scenes.glob("*.png"))[:2]
+    sevec("saliency", "--model", "vgg_mini", "--sevecs", tmp_path / "p5.pt", "--image", *imgs, "--target", "zebra",
+          "--method", "guided", "--semantic", "--out", tmp_path / "maps", "--quiet")
+    files = sorted(p.name for p in (tmp_path / "maps").iterdir())
+    assert len(files) == 8 and files[0] == "scene_00000.guided_semantic.image.png"
+    arr = np.load(tmp_path / "maps" / "scene_00000.guided_semantic.npy")
+    assert arr.shape == (64, 64) and np.isfinite(arr).all()
+    before = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "maps").iterdir()}
+    r = sevec("saliency", "--model", "vgg_mini", "--sevecs", tmp_path / "p5.pt", "--image", imgs[1], "--target",
+              "zebra", "--method", "guided", "--semantic", "--out", tmp_path / "maps", "--quiet", check=False)
+    assert r.returncode == 1 and "exists; pass --overwrite" in r.stderr
+    assert before == {p.name: p.stat().st_mtime_ns for p in (tmp_path / "maps").iterdir()}
+    sevec("saliency", "--model", "vgg_mini", "--image", imgs[0], "--target", "zebra", "--out", tmp_path / "maps",
+          "--quiet")  # another method: other files, no clash
+    assert len(list((tmp_path / "maps").iterdir())) == 12
+    for out in ("game.json", "game.csv"):
+        sevec("pointing-game", "--model", "vgg_mini", "--sevecs", tmp_path / "p5.pt", "--data", scenes, "--method",
+              "gxi", "--semantic", "--energies", "0,0.5", "--out", tmp_path / out, "--quiet")
+    res = json.loads((tmp_path / "game.json").read_text())
+    assert res["energies"] == [0.0, 0.5] and res["pairs"] >= 4 and all(0 <= a <= 1 for a in res["accuracy"])
+    assert (tmp_path / "game.csv").read_text().splitlines()[0] == "energy,accuracy,hits,pairs"
+
+
+def _torchrun(*args, nproc=2, **kw):
+    return subprocess.Popen([sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={nproc}",
+                             "--master_port=29571", "-m", "sevec_helpers", *map(str, args)], env=ENV,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+
+
+def test_torchrun_two_processes_equal_one(tmp_path):
+    base = ["fit", "--model", "vgg_mini", "--layer", "fc1", "--data", "world", "--per-class", "3", "--quiet"]
+    sevec(*base, "--out", tmp_path / "one.pt")
+    p = _torchrun(*base, "--out", tmp_path / "two.pt")
+    out, err = p.communicate(timeout=600)
+    assert p.returncode == 0, err[-3000:]
+    a, b = sh.SemanticVectors.load(tmp_path / "one.pt"), sh.SemanticVectors.load(tmp_path / "two.pt")
+    assert torch.equal(a.counts, b.counts) and torch.allclose(a.vectors, b.vectors, atol=1e-6)
+    assert not list(tmp_path.glob("*.ckpt"))
+
+
+def _kill_after_checkpoint(start, ckpts, timeout=300):
+    p = start()
+    t0 = time.time()
+    while not any(c.exists() for c in ckpts):
+        if p.poll() is not None:
+            raise AssertionError(f"finished before a checkpoint could be killed: {p.communicate()[1][-2000:]}")
+        if time.time() - t0 > timeout:
+            raise AssertionError("no checkpoint appeared")
+        time.sleep(0.05)
+    os.killpg(p.pid, signal.SIGKILL)
+    p.wait()
+
+
+@pytest.mark.parametrize("nproc", [1, 2])
+def test_resume_after_sigkill_gives_the_same_file(tmp_path, nproc):
+    base = ["fit", "--model", "vgg_mini", "--layer", "fc1", "--data", "world", "--per-class", "30", "--batch-size", "8",
+            "--checkpoint-every", "3", "--quiet"]
+    full, part = tmp_path / "full.pt", tmp_path / "part.pt"
+    if nproc == 1:
+        sevec(*base, "--out", full)
+        start = lambda: subprocess.Popen([sys.executable, "-m", "sevec_helpers", *base, "--out", str(part)], env=ENV,
+                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                         start_new_session=True)
+        ckpts = [tmp_path / "part.pt.ckpt"]
+    else:
+        p = _torchrun(*base, "--out", full)
+        assert p.wait(timeout=600) == 0, p.communicate()[1][-2000:]
+        start = lambda: _torchrun(*base, "--out", part, start_new_session=True)
+        ckpts = [tmp_path / f"part.pt.rank{r}.ckpt" for r in range(2)]
+    _kill_after_checkpoint(start, ckpts)
+    assert not part.exists()
+    r = sevec(*base, "--out", part, check=False) if nproc == 1 else None
+    if nproc == 1:
+        assert r.returncode == 1 and "pass --resume" in r.stderr  # an interrupted run is never silently restarted
+        sevec(*base, "--out", part, "--resume")
+    else:
+        p = _torchrun(*base, "--out", part, "--resume")
+        assert p.wait(timeout=600) == 0, p.communicate()[1][-2000:]
+    a, b = sh.SemanticVectors.load(full), sh.SemanticVectors.load(part)
+    assert torch.equal(a.counts, b.counts) and torch.equal(a.vectors, b.vectors) and torch.equal(a.rates, b.rates)
+    if nproc == 1:
+        assert full.read_bytes() == part.read_bytes()
+    assert not list(tmp_path.glob("*.ckpt")) and not list(tmp_path.glob(".*"))
