@@ -19,8 +19,9 @@ LAYERS = {
     "metrics": 1, "distributed": 1,
     "models": 2, "world": 2, "data": 2, "photos": 2,
     "cache": 3, "profiles": 3, "train": 3,
-    "analysis": 4, "scene_eval": 4, "claims": 4, "viz": 4, "widgets": 4, "chapters": 4,
-    "cli": 5, "__main__": 6,
+    "analysis": 4, "scene_eval": 4, "claims": 4, "viz": 4, "widgets": 4, "sanity": 4, "concept_vectors": 4,
+    "chapters": 5,
+    "cli": 6, "__main__": 7,
 }
 
 

@@ -1,0 +1,286 @@
+"""Chapter 9, beyond the paper: (1) do semantic saliency maps pass the sanity checks of
+Adebayo et al. (2018)? (2) which concept vector (SeVec, CAV, single unit, mean activation)
+is best, measured against ConceptWorld's ground truth? Every row is a check of our own."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from .. import analysis as A
+from .. import claims as C
+from .. import concept_vectors as CV
+from .. import sanity as SC
+from .. import viz
+from ..editing import edit_study, mask_edit
+from ..profiles import CONCEPT_KINDS, Study
+from . import Record
+
+MASK_LAYER = "pool5"
+VEC_LAYER = "fc1"
+
+
+# ---------------------------------------------------------------------------------------
+# 1. sanity checks
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Sanity:
+    cascading: SC.Randomization
+    independent: SC.Randomization
+    sensitivity: SC.ClassSensitivity
+    example: dict          # map name -> [original, after each cascading step] for one image
+    example_image: np.ndarray
+
+    def curves_figure(self, measure: str = "spearman"):
+        """Similarity to the trained network's maps as blocks are randomised from the top down."""
+        import matplotlib.pyplot as plt
+
+        r = self.cascading
+        fig, ax = plt.subplots(figsize=(viz.MAX_WIDTH, 3.8))
+        x = np.arange(len(r.blocks))
+        for name, v in r.similarity.items():
+            vals = v[measure]
+            m = np.nanmean(vals, axis=1)
+            ci = [A.bootstrap_mean(row[np.isfinite(row)]) if np.isfinite(row).any() else (np.nan,) * 3 for row in vals]
+            ax.plot(x, m, marker="o", ms=3, ls="--" if name.startswith("Semantic") else "-", label=name)
+            ax.fill_between(x, [c[1] for c in ci], [c[2] for c in ci], alpha=0.12)
+        if r.refit:
+            for name, v in r.refit.items():
+                ax.plot(x, np.nanmean(v[measure], axis=1), ls=":", lw=1, label=f"{name}, masks refitted")
+        ax.set_xticks(x, ["+ " + b for b in r.blocks], rotation=60, ha="right", fontsize=8)
+        ax.set_ylabel(f"similarity to the trained maps ({measure})")
+        ax.set_xlabel("randomised so far (cascading, from the output down)")
+        ax.axhline(0, color="k", lw=0.6)
+        ax.legend(fontsize=8, ncol=2)
+        fig.tight_layout()
+        return fig
+
+    def row_figure(self):
+        """One image: each method's map (rows) on the trained network and after each step."""
+        import matplotlib.pyplot as plt
+
+        names = list(self.example)
+        cols = 1 + len(self.cascading.blocks)
+        side = viz.MAX_WIDTH / (cols + 2)
+        fig, axes = plt.subplots(len(names), cols + 1, figsize=(viz.MAX_WIDTH, (side + 0.15) * len(names) + 0.6),
+                                 squeeze=False)
+        for r, name in enumerate(names):
+            axes[r, 0].imshow(self.example_image)
+            axes[r, 0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=8)
+            for c, mp in enumerate(self.example[name]):
+                axes[r, c + 1].imshow(mp / (mp.max() + 1e-12), cmap="inferno")
+                if r == 0:
+                    axes[r, c + 1].set_title("trained" if c == 0 else "+" + self.cascading.blocks[c - 1], fontsize=8,
+                                             rotation=45)
+        for ax in axes.flat:
+            ax.set_xticks([])
+            ax.set_yticks([])
+        fig.tight_layout()
+        return fig
+
+    def table(self):
+        rows = []
+        last = {k: v["spearman"][-1] for k, v in self.cascading.similarity.items()}
+        top = {k: v["spearman"][0] for k, v in self.cascading.similarity.items()}
+        ind = self.independent.summary("spearman")
+        for k in last:
+            f = lambda a: A.bootstrap_mean(a[np.isfinite(a)]) if np.isfinite(a).any() else (np.nan,) * 3
+            t, lst = f(top[k]), f(last[k])
+            refit = "" if not self.cascading.refit or k not in self.cascading.refit else \
+                f"{np.nanmean(self.cascading.refit[k]['spearman'][-1]):.3f}"
+            rows.append([k, f"{t[0]:.3f} [{t[1]:.3f}, {t[2]:.3f}]", f"{lst[0]:.3f} [{lst[1]:.3f}, {lst[2]:.3f}]",
+                         f"{np.nanmean(ind[k]):.3f}", refit])
+        return viz.markdown_table(["map", "after randomising the output layer", "after randomising every layer",
+                                   "one layer randomised (mean over layers)", "every layer, masks refitted"], rows)
+
+    def sensitivity_table(self):
+        rows = []
+        for k, v in self.sensitivity.rank_corr.items():
+            m, lo, hi = A.bootstrap_mean(v[np.isfinite(v)])
+            rows.append([k, f"{m:.3f} [{lo:.3f}, {hi:.3f}]", float(self.sensitivity.own_box[k].mean())])
+        second = "two objects of a scene" if self.sensitivity.second == "object" else \
+            "the true class and the network's runner-up"
+        return viz.markdown_table(["map", f"rank correlation of the maps for two targets ({second}; lower: more "
+                                   "class-discriminative) [95% interval over scenes]", "energy in its own target's box"],
+                                  rows)
+
+    def checks(self) -> list[C.Check]:
+        out = []
+        last = {k: np.nanmean(v["spearman"][-1]) for k, v in self.cascading.similarity.items()}
+        for method in ("gradient", "guided_backprop", "gradient_x_input"):
+            plain, sem = SC.variant_name(method, False), SC.variant_name(method, True)
+            out.append(C.Check(f"sanity_randomized_{method}", f"Cascading randomisation: {plain} and its semantic "
+                               f"version after every layer is random", f"rank correlation with the trained maps "
+                               f"{last[plain]:.3f} (plain) and {last[sem]:.3f} (semantic)",
+                               "a map that survives randomisation does not explain what the network learned" if
+                               max(last[plain], last[sem]) > 0.5 else "the maps depend on the learned weights",
+                               {"plain": last[plain], "semantic": last[sem]}))
+            rc = self.sensitivity.rank_corr
+            out.append(C.Check(f"sanity_classes_{method}", f"Class sensitivity: {plain} vs its semantic version",
+                               f"rank correlation between two targets' maps {np.nanmean(rc[plain]):.3f} (plain) and "
+                               f"{np.nanmean(rc[sem]):.3f} (semantic)",
+                               "the semantic mask makes the map depend on the target" if
+                               np.nanmean(rc[sem]) < np.nanmean(rc[plain]) else
+                               "the semantic version is no more class-sensitive",
+                               {"plain": float(np.nanmean(rc[plain])), "semantic": float(np.nanmean(rc[sem]))}))
+        return out
+
+
+def sanity(study: Study, n_images: int = 32, refit_per_class: int = 20, max_scenes: int = 60,
+           seed: int = 0) -> Sanity:
+    sv5 = study.sevecs("classes", MASK_LAYER)
+    hold = study.dataset("class_holdout")
+    idx = list(range(min(n_images, len(hold))))  # one image per class, then the next, ...
+    x = torch.stack([hold[i][0] for i in idx])
+    y = torch.tensor([hold[i][1] for i in idx])
+    fit = study.dataset("class_fit")
+    k = len(study.classes)
+    refit = torch.utils.data.Subset(fit, list(range(min(len(fit), refit_per_class * k))))
+    casc = SC.randomization_test(study.model, x, y, sv5, "cascading", refit_data=refit, seed=seed,
+                                 progress=study.progress)
+    ind = SC.randomization_test(study.model, x, y, sv5, "independent", seed=seed, progress=study.progress)
+    sens = SC.class_sensitivity(study.model, study.dataset("scenes"), sv5, max_scenes=max_scenes)
+    example = {name: [mp[0].numpy()] for name, mp in SC.all_maps(study.model, x[:1], y[:1], sv5).items()}
+    for _, m in SC.randomized_copies(study.model, "cascading", seed):
+        for name, mp in SC.masks_of_the_trained_network(m, x[:1], y[:1], sv5).items():
+            example[name].append(mp[0].numpy())
+    return Sanity(casc, ind, sens, example, study.image("class_holdout", idx[0]))
+
+
+# ---------------------------------------------------------------------------------------
+# 2. which concept vector?
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Comparison:
+    rows: list = field(default_factory=list)     # dicts: kind, method, measure, value
+    edit: dict = field(default_factory=dict)     # method -> {"mean", "sem", "acc_after"}
+    relations: dict = field(default_factory=dict)  # (kind, method) -> agreement
+
+    def value(self, kind, method, measure):
+        v = [r["value"] for r in self.rows if (r["kind"], r["method"], r["measure"]) == (kind, method, measure)]
+        return v[0] if v else None
+
+    def table(self, measure: str, kinds=("classes",) + CONCEPT_KINDS, fmt=".3f"):
+        body = []
+        for kind in kinds:
+            vals = [self.value(kind, m, measure) for m in CV.METHODS]
+            if all(v is None for v in vals):
+                continue
+            body.append([kind] + ["" if v is None else format(v, fmt) for v in vals])
+        return viz.markdown_table(["concepts"] + [CV.LABELS[m] for m in CV.METHODS], body)
+
+    def edit_table(self):
+        return viz.markdown_table(["vector", "mean change of p(true class)", "SEM", "top-1 after the edit"],
+                                  [[CV.LABELS[m], d["mean"], d["sem"], d["acc_after"]] for m, d in self.edit.items()])
+
+    def relations_table(self):
+        kinds = sorted({k for k, _ in self.relations})
+        return viz.markdown_table(["concepts"] + [CV.LABELS[m] for m in CV.METHODS],
+                                  [[k] + [f"{self.relations.get((k, m), float('nan')):.3f}" for m in CV.METHODS]
+                                   for k in kinds])
+
+    def verdict_lines(self):
+        """Where the SeVec wins and where it loses, measure by measure (computed, not written)."""
+        lines = []
+        measures = {"retrieval": "selecting class images that show the concept (the paper's test)",
+                    "own": "retrieving unseen swatches of the concept's own kind",
+                    "stability": "stability across disjoint halves of the fitting images",
+                    "seconds": "fitting time per concept"}
+        for meas, text in measures.items():
+            for kind in ("classes",) + CONCEPT_KINDS:
+                vals = {m: self.value(kind, m, meas) for m in CV.METHODS}
+                if any(v is None for v in vals.values()):
+                    continue
+                better_low = meas == "seconds"
+                best = min(vals, key=vals.get) if better_low else max(vals, key=vals.get)
+                rank = sorted(vals, key=vals.get, reverse=not better_low).index("sevec") + 1
+                lines.append(f"- {text}, {kind}: the SeVec ranks {rank} of {len(vals)} ({vals['sevec']:.3f}; best: "
+                             f"{CV.LABELS[best]}, {vals[best]:.3f})")
+        e = {m: d["mean"] for m, d in self.edit.items()}
+        if e:
+            best = max(e, key=e.get)
+            lines.append(f"- Table-1 edit with each vector's mask: SeVec {e['sevec']:+.3f}; best: {CV.LABELS[best]} "
+                         f"{e[best]:+.3f}")
+        return viz.Markdown("\n".join(lines))
+
+    def checks(self) -> list[C.Check]:
+        out = []
+        for kind in ("classes",) + CONCEPT_KINDS:
+            vals = {m: self.value(kind, m, "retrieval") for m in CV.METHODS}
+            if any(v is None for v in vals.values()):
+                continue
+            best = max(vals, key=vals.get)
+            out.append(C.Check(f"vectors_retrieval_{kind}", f"Which vector selects {kind} best (the paper's test)",
+                               ", ".join(f"{CV.LABELS[m]} {v:.3f}" for m, v in vals.items()),
+                               f"best: {CV.LABELS[best]}", {m: v for m, v in vals.items()}))
+        if self.edit:
+            out.append(C.Check("vectors_edit", "Table-1 edit with each vector's mask (same size as the SeVec's)",
+                               ", ".join(f"{CV.LABELS[m]} {d['mean']:+.3f}" for m, d in self.edit.items()),
+                               "which units matter to the class", {m: d["mean"] for m, d in self.edit.items()}))
+        return out
+
+
+def concept_vectors(study: Study, k: int = 8, seed: int = 0) -> Comparison:
+    cmp = Comparison()
+    hold = study.features("class_holdout", VEC_LAYER)
+    per_image = study.image_truth("class_holdout")
+    fitted = {}
+    for kind in ("classes",) + CONCEPT_KINDS:
+        name = "class_fit" if kind == "classes" else f"{kind}_fit"
+        if not study.has(name):
+            continue
+        f = study.features(name, VEC_LAYER)
+        names = list(study.dataset(name).classes)
+        if kind == "classes":
+            rel = A.relevance_matrix(hold.labels, len(names))
+        elif per_image is not None:
+            rel = A.relevance_matrix(hold.labels, len(names), image_truth=per_image, key=kind, names=names)
+        else:
+            rel = None
+        own = study.features(f"{kind}_holdout", VEC_LAYER) if kind != "classes" else None
+        for method in CV.METHODS:
+            cv = CV.fit(method, f.values, f.labels, names, seed=seed)
+            fitted[(kind, method)] = cv
+            add = lambda meas, v: cmp.rows.append({"kind": kind, "method": method, "measure": meas, "value": float(v)})
+            if rel is not None:
+                keep = rel.any(0)
+                top = cv.retrieve(hold.values, k).numpy()
+                prec = rel[top, np.arange(len(names))[:, None]].mean(1)
+                add("retrieval", prec[keep].mean())
+            if own is not None:
+                top = cv.retrieve(own.values, min(k, len(own.values))).numpy()
+                add("own", (own.labels.numpy()[top] == np.arange(len(names))[:, None]).mean())
+            add("stability", CV.stability(method, f.values, f.labels, names, seed).mean())
+            add("seconds", cv.seconds / len(names))
+            add("megabytes", cv.bytes_needed / 1e6)
+    if study.truth is not None:
+        for kind in ("textures", "materials"):
+            if (kind, "sevec") not in fitted:
+                continue
+            truth = [set(r[kind]) for r in study.truth]
+            for method in CV.METHODS:
+                rel = fitted[("classes", method)].vectors @ fitted[(kind, method)].vectors.T
+                cmp.relations[(kind, method)] = A.top_agreement(rel, truth, fitted[(kind, method)].names)["agreement"]
+    sv = study.sevecs("classes", VEC_LAYER)
+    sizes = sv.mask().sum(1)
+    edits = {m: mask_edit(fitted[("classes", m)].masks(sizes)) for m in CV.METHODS}
+    ed = edit_study(study.model, study.dataset("class_holdout"), VEC_LAYER, edits, num_classes=len(sv),
+                    desc="edits by each vector", **study.run)
+    cmp.edit = {m: {"mean": float(ed.delta(m).mean()), "sem": A.sem(ed.delta(m)),
+                    "acc_after": float(np.mean(ed.correct[m]))} for m in CV.METHODS}
+    return cmp
+
+
+def record(study: Study, s: Sanity | None = None, c: Comparison | None = None) -> Record:
+    s = s or sanity(study)
+    c = c or concept_vectors(study)
+    nums = {"cascading_spearman": s.cascading.summary("spearman"), "independent_spearman": s.independent.summary(),
+            "class_sensitivity": {k: float(np.nanmean(v)) for k, v in s.sensitivity.rank_corr.items()},
+            "vectors": [r for r in c.rows if np.isfinite(r["value"])], "edit": c.edit}
+    return Record("09_beyond_the_paper", study.profile, nums, [], s.checks() + c.checks())
