@@ -28,11 +28,15 @@ EXPECTED_VERDICTS = {
     "06_semantic_saliency": {"fig6_guidedbp", "fig6_gradient_input"},
     "07_pointing_game": {"fig7_guidedbp", "fig7_gradient_input"},
     "08_real_network": set(),
+    "09_beyond_the_paper": set(),   # beyond the paper: its own checks only, never a verdict
 }
 EXPECTED_CHECKS = {
     "01_semantic_vectors": {"eq3"},
     "02_validating_sevecs": {"own_textures", "own_materials", "own_colors", "table1_renormalised", "table1_predicted"},
     "07_pointing_game": {"centre", "classic_guided_backprop", "classic_gradient_x_input"},
+    "09_beyond_the_paper": {"sanity_randomized_guided_backprop", "sanity_randomized_gradient_x_input",
+                            "sanity_classes_guided_backprop", "sanity_classes_gradient_x_input",
+                            "vectors_retrieval_classes", "vectors_edit"},
 }
 
 

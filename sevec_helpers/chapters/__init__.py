@@ -36,7 +36,8 @@ from ..claims import Check, Verdict
 CHAPTERS = {"01_semantic_vectors": "semantic_vectors", "02_validating_sevecs": "validation",
             "03_concept_hierarchy": "hierarchy", "04_multifacetedness": "diversity",
             "05_concept_relations": "relations", "06_semantic_saliency": "saliency_maps",
-            "07_pointing_game": "pointing_game", "08_real_network": "real_network"}
+            "07_pointing_game": "pointing_game", "08_real_network": "real_network",
+            "09_beyond_the_paper": "beyond"}
 """Notebook name -> module in this package, in reading order (the summary excluded)."""
 
 

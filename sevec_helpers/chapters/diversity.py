@@ -29,7 +29,7 @@ class Diversity:
         import matplotlib.pyplot as plt
 
         o = np.argsort(self.D)
-        fig, ax = plt.subplots(figsize=(max(8, 0.22 * len(o)), 3.2))
+        fig, ax = plt.subplots(figsize=(viz.MAX_WIDTH, 3.4))
         cmap = plt.get_cmap("viridis")
         top = max(1, int(np.nanmax(self.planted))) if self.planted is not None else 1
         cols = cmap((self.planted[o] - 1) / max(1, top - 1)) if self.planted is not None else "tab:blue"
@@ -51,9 +51,10 @@ class Diversity:
                                    for c in np.argsort(-self.D)[:limit]])
 
 
-def diversity(study: Study) -> Diversity:
-    sv = study.sevecs("classes", LAYER)
-    f = study.features("class_holdout", LAYER)
+def diversity(study: Study, layer: str = LAYER) -> Diversity:
+    """D_c, the planted facets and the clusters found, at ``layer`` (the paper: fc1)."""
+    sv = study.sevecs("classes", layer)
+    f = study.features("class_holdout", layer)
     binary = (f.values > 0).float()
     found = [A.count_facets(binary[f.labels == c]) for c in range(len(sv))]
     D = sv.diversity.numpy().astype(float)
@@ -63,7 +64,7 @@ def diversity(study: Study) -> Diversity:
 
 def facets_figure(study: Study, d: Diversity, n: int = 8):
     """Fig. 4: hold-out images of the most and the least diverse class, closest to their SeVec first."""
-    f = study.features("class_holdout", LAYER)
+    f = study.features("class_holdout", d.sv.layer)
     scores = d.sv.scores(f.values)
     hi, lo = int(np.argmax(d.D)), int(np.argmin(d.D))
 
@@ -75,7 +76,7 @@ def facets_figure(study: Study, d: Diversity, n: int = 8):
 
 
 def facets_gallery(study: Study, d: Diversity, n: int = 8, limit: int = 60):
-    f = study.features("class_holdout", LAYER)
+    f = study.features("class_holdout", d.sv.layer)
     scores = d.sv.scores(f.values)
     gal, caps = {}, {}
     for c in [int(c) for c in np.argsort(-d.D)[:limit]]:
@@ -83,7 +84,7 @@ def facets_gallery(study: Study, d: Diversity, n: int = 8, limit: int = 60):
         idx = idx[scores[idx, c].argsort(descending=True)][:n].tolist()
         key = f"{d.sv.names[c]} (D={d.D[c]:.2f})"
         gal[key], caps[key] = study.images("class_holdout", idx), [f"{scores[j, c]:.2f}" for j in idx]
-    return viz.show_interactive(viz.gallery_dropdown(gal, caps, title="Hold-out images, closest to the SeVec first",
+    return (viz.gallery(gal, caps, title="Hold-out images, closest to the SeVec first",
                                                      label="class"))
 
 
@@ -111,7 +112,7 @@ class Table2:
     def figure(self, names):
         import matplotlib.pyplot as plt
 
-        fig, ax = plt.subplots(1, 3, figsize=(10, 3), sharex=True)
+        fig, ax = plt.subplots(1, 3, figsize=(viz.MAX_WIDTH, 2.8), sharex=True)
         for a, y, name, rr in ((ax[0], self.top1, "top-1 accuracy", self.r[1]), (ax[1], self.top5, "top-5 accuracy",
                                                                                   self.r[5]),
                                (ax[2], self.prob, "mean p(true class)", self.r_prob)):

@@ -50,8 +50,9 @@ class Hierarchy:
                                 [names[i] for i in by_name])}, title="cos(v_a, v_b) between class SeVecs"))
 
 
-def hierarchy(study: Study, n_perm: int = 500) -> Hierarchy:
-    sv = study.sevecs("classes", LAYER)
+def hierarchy(study: Study, n_perm: int = 500, layer: str = LAYER) -> Hierarchy:
+    """Fig. 3 at ``layer`` (the paper: fc1)."""
+    sv = study.sevecs("classes", layer)
     xy = A.tsne_2d(sv.vectors, seed=0)
     if study.truth is None:
         none = ["(no hierarchy given)"] * len(sv)

@@ -12,7 +12,7 @@ from .. import scene_eval as E
 from .. import viz
 from ..profiles import Study
 from ..saliency import METHODS
-from . import Record
+from . import Record, toys  # noqa: F401  (toys: the chapter's worked examples)
 from . import scenes as S
 
 
@@ -49,7 +49,7 @@ def improvement_figure(m: E.SceneMetrics, q: float = 1.0):
     for n, d in imp.items():
         if "(" in n:
             ax.plot(m.energies, d["improvement"], ls="--", lw=1, label=f"{n} - plain")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=8)
     return fig
 
 

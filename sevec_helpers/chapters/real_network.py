@@ -106,7 +106,7 @@ def saliency_figure(net: RealNetwork):
 def saliency_gallery(net: RealNetwork, pics):
     gal = {n: pics[3 * i : 3 * i + 3] for i, n in enumerate(net.photos)}
     caps = {n: [f"{n}: {net.spec.categories[net.top1[n]]}", "GuidedBP", "Gradient*Input"] for n in net.photos}
-    return viz.show_interactive(viz.gallery_dropdown(gal, caps, title="Saliency on real photos", label="photo",
+    return (viz.gallery(gal, caps, title="Saliency on real photos", label="photo",
                                                      thumb=120))
 
 

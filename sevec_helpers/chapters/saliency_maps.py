@@ -10,7 +10,7 @@ from .. import claims as C
 from .. import scene_eval as E
 from .. import viz
 from ..profiles import Study
-from . import Record
+from . import Record, toys  # noqa: F401  (toys: the chapter's worked examples)
 from . import scenes as S
 
 MAIN = ("GuidedBP", "Semantic GuidedBP", "Gradient*Input", "Semantic Gradient*Input")
@@ -70,7 +70,7 @@ def gallery(study: Study, pairs: E.ScenePairs):
             key = f"scene {int(scene)}: {name}"
             gal[key] = [img] + [np.stack([v / (v.max() + 1e-12)] * 3, -1) for v in mm.values()]
             caps[key] = ["image"] + list(mm)
-    return viz.show_interactive(viz.gallery_dropdown(gal, caps, title="Saliency", label="scene / target", thumb=96))
+    return (viz.gallery(gal, caps, title="Saliency", label="scene / target", thumb=96))
 
 
 def live(study: Study, pairs: E.ScenePairs):

@@ -13,7 +13,7 @@ from .. import claims as C
 from .. import viz
 from ..profiles import Study
 from ..sevec import SemanticVectors
-from . import Record
+from . import Record, toys  # noqa: F401  (toys: the chapter's worked example)
 
 LAYER = "fc1"
 
@@ -71,7 +71,7 @@ class Retrieval:
         gal = {self.sv.names[i]: study.images("class_holdout", self.top[i].tolist()) for i in pick}
         caps = {self.sv.names[i]: [f"{self.scores[j, i]:.2f}" + ("" if int(self.labels[j]) == i else " x")
                                    for j in self.top[i].tolist()] for i in pick}
-        return viz.show_interactive(viz.gallery_dropdown(gal, caps, title="Top hold-out images", label="class"))
+        return (viz.gallery(gal, caps, title="Top hold-out images", label="class"))
 
     def live(self, study: Study):
         """Live control (JupyterLab, Colab): pick a class, see its top images."""
@@ -83,9 +83,10 @@ class Retrieval:
         return widgets.picker(show, concept=self.sv.names)
 
 
-def retrieval(study: Study, k: int = 8) -> Retrieval:
-    sv = study.sevecs("classes", LAYER)
-    f = study.features("class_holdout", LAYER)
+def retrieval(study: Study, k: int = 8, layer: str = LAYER) -> Retrieval:
+    """Fig. 1 at ``layer`` (the paper: fc1)."""
+    sv = study.sevecs("classes", layer)
+    f = study.features("class_holdout", layer)
     k = min(k, len(f.values))
     rel = A.relevance_matrix(f.labels, len(sv))
     return Retrieval(sv, f.labels, sv.retrieve(f.values, k=k), sv.scores(f.values), A.precision_at_k(sv, f.values, rel, k),

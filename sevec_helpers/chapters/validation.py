@@ -112,7 +112,7 @@ def low_level_gallery(study: Study, results: dict[str, LowLevel], limit: int = 4
             gal[key] = study.images("class_holdout", idx)
             caps[key] = [study.classes[int(labels[j])] + ("" if r.relevant is None or r.relevant[j, c] else " x")
                          for j in idx]
-    return viz.show_interactive(viz.gallery_dropdown(gal, caps, title="Class images selected by", label="concept")) \
+    return (viz.gallery(gal, caps, title="Class images selected by", label="concept")) \
         if gal else viz.Markdown("No low-level concept data in this profile.")
 
 
@@ -253,10 +253,11 @@ class Table1:
         return fig
 
 
-def table1(study: Study) -> Table1:
-    sv = study.sevecs("classes", LAYER)
-    res = perturbation_study(study.model, study.dataset("class_holdout"), sv, **study.run)
-    f = study.features("class_holdout", LAYER)
+def table1(study: Study, threshold: float = 0.5, layer: str = LAYER) -> Table1:
+    """Table 1 at ``layer`` (the paper: fc1) with the mask 1[r_c > threshold], and its variants."""
+    sv = study.sevecs("classes", layer)
+    res = perturbation_study(study.model, study.dataset("class_holdout"), sv, threshold=threshold, **study.run)
+    f = study.features("class_holdout", layer)
     active = f.values > 0
     y = f.labels
     edits, meta = {}, {}
@@ -264,12 +265,12 @@ def table1(study: Study) -> Table1:
         m = sv.mask(t, by=by)
         edits[name] = mask_edit(m)
         meta[name] = m
-    base = sv.mask()
+    base = sv.mask(threshold)
     edits["r > 0.5, then h rescaled to its norm"] = mask_edit(base, renormalize=True)
     meta["r > 0.5, then h rescaled to its norm"] = base
     edits["r > 0.5 of the predicted class (no label needed)"] = mask_edit(base, by_prediction=True)
     meta["r > 0.5 of the predicted class (no label needed)"] = base
-    ed = edit_study(study.model, study.dataset("class_holdout"), LAYER, edits, num_classes=len(sv),
+    ed = edit_study(study.model, study.dataset("class_holdout"), layer, edits, num_classes=len(sv),
                     desc="Table 1 variants", **study.run)
     variants = {}
     for name, m in meta.items():
