@@ -17,6 +17,9 @@ import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 
+MAX_WIDTH = 7.2   # inches: at 100 dpi a figure is never wider than the book's text column at 1280 px
+MIN_FONT = 8      # points: with MAX_WIDTH, at least 9 px on screen
+
 # ---------------------------------------------------------------------------------------
 # matplotlib
 # ---------------------------------------------------------------------------------------
@@ -28,7 +31,9 @@ def image_grid(images: Sequence[np.ndarray], titles: Sequence[str] | None = None
     """A grid of HxWx3 images in [0, 1] (or uint8), optional titles, row labels and coloured borders."""
     n = len(images)
     nrows = max(1, -(-n // ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * size, nrows * size * (1.12 if titles else 1.0)),
+    size = min(size, MAX_WIDTH / (ncols + (0.9 if row_labels is not None else 0)))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * size + (0.9 if row_labels is not None else 0),
+                                                    nrows * size * (1.25 if titles else 1.0)),
                              squeeze=False)
     for k, ax in enumerate(axes.flat):
         ax.set_xticks([])
@@ -38,7 +43,7 @@ def image_grid(images: Sequence[np.ndarray], titles: Sequence[str] | None = None
             continue
         ax.imshow(images[k], interpolation="nearest")
         if titles is not None:
-            ax.set_title(titles[k], fontsize=7)
+            ax.set_title(titles[k], fontsize=8)
         if border is not None and border[k]:
             for s in ax.spines.values():
                 s.set_edgecolor(border[k])
@@ -67,7 +72,7 @@ def retrieval_figure(rows: dict[str, list[np.ndarray]], correct: dict[str, list[
 
 def rates_vs_vector(rates: np.ndarray, vector: np.ndarray, threshold: float = 0.5, title: str = ""):
     """Scatter of activation rate r_c against the SeVec entry v_c for every unit of one concept."""
-    fig, ax = plt.subplots(1, 2, figsize=(8.5, 3))
+    fig, ax = plt.subplots(1, 2, figsize=(MAX_WIDTH, 3))
     ax[0].scatter(rates, vector, s=6, alpha=0.6)
     ax[0].axvline(threshold, color="k", ls="--", lw=0.8)
     ax[0].axhline(threshold, color="r", ls=":", lw=0.8)
@@ -95,7 +100,7 @@ def scatter_2d(points: np.ndarray, labels: Sequence[str], colour_by: Sequence[st
         ax.scatter(points[m, 0], points[m, 1], s=s[m], color=cmap(gi % 10), alpha=0.55, label=g,
                    edgecolor="k", linewidth=0.4)
     for (x, y), lab in zip(points, labels):
-        ax.annotate(lab, (x, y), fontsize=6.5, ha="center", va="bottom", xytext=(0, 4), textcoords="offset points")
+        ax.annotate(lab, (x, y), fontsize=8, ha="center", va="bottom", xytext=(0, 4), textcoords="offset points")
     ax.legend(fontsize=8, loc="best")
     ax.set_xticks([])
     ax.set_yticks([])
@@ -107,10 +112,10 @@ def scatter_2d(points: np.ndarray, labels: Sequence[str], colour_by: Sequence[st
 def heatmap(matrix: np.ndarray, rows: Sequence[str], cols: Sequence[str], title: str = "",
             marks: np.ndarray | None = None, cmap: str = "viridis"):
     """Relevance heatmap; ``marks`` (bool, same shape) outlines the ground-truth cells."""
-    fig, ax = plt.subplots(figsize=(0.42 * len(cols) + 2.5, 0.3 * len(rows) + 1.5))
+    fig, ax = plt.subplots(figsize=(min(MAX_WIDTH, 0.42 * len(cols) + 2.5), 0.3 * len(rows) + 1.5))
     im = ax.imshow(matrix, cmap=cmap, aspect="auto")
-    ax.set_xticks(range(len(cols)), cols, rotation=60, ha="right", fontsize=7)
-    ax.set_yticks(range(len(rows)), rows, fontsize=7)
+    ax.set_xticks(range(len(cols)), cols, rotation=60, ha="right", fontsize=8)
+    ax.set_yticks(range(len(rows)), rows, fontsize=8)
     if marks is not None:
         for r, c in zip(*np.nonzero(marks)):
             ax.add_patch(plt.Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, ec="red", lw=1.5))
@@ -127,7 +132,8 @@ def saliency_grid(image: np.ndarray, maps: dict[str, dict[str, np.ndarray]], box
     """Rows: target classes; columns: the image then one map per method (Fig. 6 layout)."""
     targets = list(maps)
     methods = list(next(iter(maps.values())))
-    fig, axes = plt.subplots(len(targets), len(methods) + 1, figsize=(2.0 * (len(methods) + 1), 2.1 * len(targets)),
+    side = min(2.0, MAX_WIDTH / (len(methods) + 1))
+    fig, axes = plt.subplots(len(targets), len(methods) + 1, figsize=(side * (len(methods) + 1), (side + 0.3) * len(targets)),
                              squeeze=False)
     for r, t in enumerate(targets):
         axes[r, 0].imshow(image)
@@ -164,7 +170,7 @@ def curves(x: Sequence[float], ys: dict[str, Sequence[float]], xlabel: str, ylab
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
 
@@ -174,51 +180,71 @@ def curves(x: Sequence[float], ys: dict[str, Sequence[float]], xlabel: str, ylab
 # ---------------------------------------------------------------------------------------
 
 
-def _png_uri(img: np.ndarray) -> str:
+def _image_uri(img: np.ndarray, max_side: int | None = None, quality: int = 88) -> str:
+    """A data URI of an image (H x W x 3 in [0, 1] or uint8), shrunk to ``max_side`` pixels if
+    larger. JPEG: the book's images are photographs, noisy renderings and heat maps, which
+    JPEG stores in a fraction of a PNG's bytes (a gallery holds hundreds of them)."""
     from PIL import Image
 
     arr = np.asarray(img)
     if arr.dtype != np.uint8:
         arr = (np.clip(arr, 0, 1) * 255).round().astype(np.uint8)
+    im = Image.fromarray(arr).convert("RGB")
+    if max_side and max(im.size) > max_side:
+        im.thumbnail((max_side, max_side), Image.LANCZOS)
     buf = io.BytesIO()
-    Image.fromarray(arr).save(buf, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+    im.save(buf, format="JPEG", quality=quality, optimize=True)
+    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
-def gallery_dropdown(galleries: dict[str, list[np.ndarray]], captions: dict[str, list[str]] | None = None,
-                     title: str = "", label: str = "concept", thumb: int = 64):
-    """A plotly figure with a dropdown: pick a key, see its row of images (all client-side)."""
-    import plotly.graph_objects as go
+_VIEW_ID = [0]
 
+
+def gallery(galleries: dict[str, list[np.ndarray]], captions: dict[str, list[str]] | None = None,
+            title: str = "", label: str = "concept", thumb: int = 64):
+    """A static view: a menu of keys, and for the chosen key its row of images with captions.
+
+    Plain HTML with a native select element and a few lines of JavaScript: no library, every
+    option reachable (scrolling, typing, the keyboard), the title kept. Returns an object
+    that Jupyter displays as HTML (``.html`` holds the markup)."""
+    from html import escape
+
+    _VIEW_ID[0] += 1
+    vid = f"sevec-gallery-{_VIEW_ID[0]}"
     keys = list(galleries)
-    k = max(len(v) for v in galleries.values())
-    fig = go.Figure()
-    fig.add_trace(go.Scatter(x=[0, k], y=[0, 1], mode="markers", marker={"opacity": 0}, hoverinfo="skip",
-                             showlegend=False))
-    layouts = []
-    for key in keys:
-        imgs = []
-        for j, im in enumerate(galleries[key]):
-            imgs.append(dict(source=_png_uri(im), x=j + 0.02, y=1, sizex=0.96, sizey=0.96, xref="x", yref="y",
-                             xanchor="left", yanchor="top", layer="above"))
-        ann = []
-        for j, cap in enumerate((captions or {}).get(key, [])):
-            ann.append(dict(x=j + 0.5, y=-0.02, text=cap, showarrow=False, font={"size": 10}, xref="x", yref="y",
-                            yanchor="top"))
-        layouts.append({"images": imgs, "annotations": ann, "title.text": f"{title}: {label} = {key}"})
-    fig.update_layout(images=layouts[0]["images"], annotations=layouts[0]["annotations"],
-                      title=layouts[0]["title.text"], height=thumb * 2 + 120, width=max(500, k * thumb * 1.6),
-                      xaxis={"visible": False, "range": [0, k]}, yaxis={"visible": False, "range": [-0.2, 1.02],
-                                                                          "scaleanchor": "x"},
-                      margin={"l": 10, "r": 10, "t": 80, "b": 10},
-                      updatemenus=[{"buttons": [{"label": key, "method": "relayout", "args": [lay]}
-                                                for key, lay in zip(keys, layouts)],
-                                    "direction": "down", "x": 0, "y": 1.25, "xanchor": "left"}])
-    return fig
+    opts = "".join(f'<option value="{i}">{escape(str(k))}</option>' for i, k in enumerate(keys))
+    panels = []
+    for i, k in enumerate(keys):
+        cells = []
+        for j, im in enumerate(galleries[k]):
+            cap = escape((captions or {}).get(k, [""] * len(galleries[k]))[j] if captions else "")
+            cells.append(f'<figure style="margin:2px;text-align:center"><img src="{_image_uri(im, 2 * thumb)}" alt="{cap}" '
+                         f'style="width:{thumb}px;height:auto;image-rendering:pixelated"><figcaption '
+                         f'style="font-size:12px;max-width:{thumb + 8}px">{cap}</figcaption></figure>')
+        panels.append(f'<div data-key="{i}" style="display:{"flex" if i == 0 else "none"};flex-wrap:wrap">'
+                      f'{"".join(cells)}</div>')
+    html = (f'<div id="{vid}" class="sevec-gallery" style="max-width:100%">'
+            f'<div style="font-weight:600;font-size:15px;margin:4px 0" class="sevec-title">{escape(title)}</div>'
+            f'<label style="font-size:14px">{escape(label)}: <select aria-label="{escape(label)}">{opts}</select>'
+            f'</label><div class="sevec-panels" style="margin-top:6px">{"".join(panels)}</div></div>'
+            f'<script>(function(){{var r=document.getElementById("{vid}");var s=r.querySelector("select");'
+            f's.addEventListener("change",function(){{r.querySelectorAll("[data-key]").forEach(function(d){{'
+            f'd.style.display=d.getAttribute("data-key")===s.value?"flex":"none";}});}});}})();</script>')
+    return _HTML(html)
+
+
+class _HTML:
+    """HTML for Jupyter (``_repr_html_``) that is also plain markup (``.html``)."""
+
+    def __init__(self, html: str):
+        self.html = html
+
+    def _repr_html_(self):
+        return self.html
 
 
 def heatmap_dropdown(matrices: dict[str, tuple[np.ndarray, list[str], list[str]]], title: str = ""):
-    """Plotly heatmaps, one per key, switched by a dropdown (client-side)."""
+    """Plotly heatmaps, one per key, switched by a menu under the title (client-side)."""
     import plotly.graph_objects as go
 
     fig = go.Figure()
@@ -228,43 +254,62 @@ def heatmap_dropdown(matrices: dict[str, tuple[np.ndarray, list[str], list[str]]
         fig.add_trace(go.Heatmap(z=m, x=cols, y=rows, colorscale="Viridis", visible=(i == 0), name=key,
                                  hovertemplate="%{y} / %{x}: %{z:.3f}<extra></extra>"))
     buttons = [{"label": key, "method": "update",
-                "args": [{"visible": [j == i for j in range(len(keys))]}, {"title": f"{title}: {key}"}]}
+                "args": [{"visible": [j == i for j in range(len(keys))]}, {"title.text": f"{title}: {key}"}]}
                for i, key in enumerate(keys)]
-    fig.update_layout(title=f"{title}: {keys[0]}", height=650, updatemenus=[{"buttons": buttons, "x": 0, "y": 1.12,
-                                                                             "xanchor": "left"}],
-                      yaxis={"autorange": "reversed"}, margin={"t": 90})
+    n = max(len(matrices[k][1]) for k in keys)
+    fig.update_layout(title={"text": f"{title}: {keys[0]}", "y": 0.98, "yanchor": "top", "x": 0.0, "xanchor": "left",
+                             "font": {"size": 16}},
+                      height=max(420, 16 * n + 200), font={"size": 12},
+                      updatemenus=[{"buttons": buttons, "x": 0.0, "xanchor": "left", "y": 1.0, "yanchor": "bottom",
+                                    "pad": {"t": 4, "b": 4}, "direction": "down"}],
+                      yaxis={"autorange": "reversed", "dtick": 1, "tickfont": {"size": 10}},
+                      xaxis={"dtick": 1, "tickfont": {"size": 10}}, margin={"t": 110, "l": 10, "r": 10, "b": 10})
     return fig
 
 
 def slider_lines(x_by_step: Sequence[float], series: dict[str, Sequence[float]], step_label: str, title: str,
                  xlabel: str, ylabel: str):
-    """Lines over ``x`` with a slider that moves a marker along the x values (client-side)."""
+    """Lines over ``x`` with a slider that moves a marker along the x values (client-side); the
+    axes keep their range whatever the slider shows."""
     import plotly.graph_objects as go
 
     fig = go.Figure()
     names = list(series)
+    xs = list(map(float, x_by_step))
     for n in names:
-        fig.add_trace(go.Scatter(x=list(x_by_step), y=list(series[n]), mode="lines+markers", name=n))
+        fig.add_trace(go.Scatter(x=xs, y=list(series[n]), mode="lines+markers", name=n))
     steps = []
-    for i, xv in enumerate(x_by_step):
+    for i, xv in enumerate(xs):
         txt = "<br>".join(f"{n}: {series[n][i]:.3f}" for n in names)
         steps.append({"label": f"{xv:.2f}", "method": "relayout",
                       "args": [{"shapes": [{"type": "line", "x0": xv, "x1": xv, "y0": 0, "y1": 1, "yref": "paper",
                                             "line": {"dash": "dot"}}],
-                                "annotations": [{"x": xv, "y": 1.0, "yref": "paper", "text": txt, "showarrow": False,
-                                                 "xanchor": "left", "align": "left", "bgcolor": "white"}]}]})
-    fig.update_layout(title=title, xaxis_title=xlabel, yaxis_title=ylabel, height=460,
-                      sliders=[{"steps": steps, "active": 0, "currentvalue": {"prefix": f"{step_label}: "}}])
+                                "annotations": [{"x": 1.02, "xref": "paper", "y": 1.0, "yref": "paper", "text": txt,
+                                                 "showarrow": False, "xanchor": "left", "yanchor": "top",
+                                                 "align": "left", "bgcolor": "white"}]}]})
+    lo, hi = min(xs), max(xs)
+    pad = 0.02 * (hi - lo or 1)
+    fig.update_layout(title={"text": title, "font": {"size": 16}}, xaxis_title=xlabel, yaxis_title=ylabel, height=480,
+                      font={"size": 12}, xaxis={"range": [lo - pad, hi + pad], "autorange": False},
+                      legend={"orientation": "h", "y": -0.35}, margin={"r": 230},
+                      sliders=[{"steps": steps, "active": 0, "currentvalue": {"prefix": f"{step_label}: "},
+                                "pad": {"t": 60}}])
     fig.update_layout(**steps[0]["args"][0])
     return fig
 
 
+_PLOTLY_LOADED = [False]
+
+
 def show_interactive(fig):
-    """Display a plotly figure: as self-contained HTML for the static book, else natively."""
+    """Display a plotly figure: in the static book as HTML that loads the plotly.js shipped
+    with the book (once per page, only on pages that have such a view), else natively."""
     from IPython.display import HTML, display
 
     if os.environ.get("SEVEC_STATIC_BOOK") == "1":
-        display(HTML(fig.to_html(include_plotlyjs=False, full_html=False, config={"responsive": True})))
+        script = "" if _PLOTLY_LOADED[0] else '<script src="../_static/plotly.min.js"></script>'
+        _PLOTLY_LOADED[0] = True
+        display(HTML(script + fig.to_html(include_plotlyjs=False, full_html=False, config={"responsive": True})))
     else:
         try:
             fig.show()
@@ -330,5 +375,82 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence]):
     return Markdown(h + "".join("| " + " | ".join(_cell(c) for c in r) + " |\n" for r in rows))
 
 
+FONT_NOTE = "sevec-min-font-px"   # noted in each figure file: its smallest text, in image pixels
+PHOTO_MIN_IMAGES = 4              # a figure with this many pictures in it is stored as JPEG
+
+
+def smallest_text_px(fig) -> float | None:
+    """The size, in pixels of the saved image, of the smallest visible text in ``fig``."""
+    sizes = [t.get_fontsize() * fig.dpi / 72 for t in fig.findobj(matplotlib.text.Text)
+             if t.get_visible() and t.get_text().strip()]
+    return min(sizes, default=None)
+
+
+def is_photographic(fig) -> bool:
+    """A grid of pictures (renderings, photos, saliency maps) rather than a chart: JPEG keeps
+    it at a fraction of a PNG's bytes."""
+    return sum(len(ax.images) for ax in fig.axes) >= PHOTO_MIN_IMAGES
+
+
+def _font_note(fig) -> str:
+    px = smallest_text_px(fig)
+    return "none" if px is None else f"{px:.2f}"
+
+
+def figure_png(fig) -> bytes | None:
+    """``fig`` as PNG (as Jupyter shows it: tight box, the figure's dpi), with the size of its
+    smallest text written into the file (``FONT_NOTE``), so the book's browser tests can check
+    that no figure text is shown under 9 px. None for a photographic figure (see
+    :func:`figure_jpeg`)."""
+    if is_photographic(fig):
+        return None
+    buf = io.BytesIO()
+    fig.canvas.print_figure(buf, format="png", dpi=fig.dpi, bbox_inches="tight", facecolor="white",
+                            metadata={FONT_NOTE: _font_note(fig)})
+    return buf.getvalue()
+
+
+def figure_jpeg(fig, quality: int = 88) -> bytes | None:
+    """A photographic ``fig`` as JPEG, its smallest text noted in the file's comment
+    (``FONT_NOTE=...``); None for other figures (see :func:`figure_png`)."""
+    if not is_photographic(fig):
+        return None
+    buf = io.BytesIO()
+    fig.canvas.print_figure(buf, format="jpeg", dpi=fig.dpi, bbox_inches="tight", facecolor="white",
+                            pil_kwargs={"quality": quality, "optimize": True,
+                                        "comment": f"{FONT_NOTE}={_font_note(fig)}"})
+    return buf.getvalue()
+
+
+def font_note_of(data: bytes) -> str | None:
+    """The ``FONT_NOTE`` of a figure file made by :func:`figure_png` or :func:`figure_jpeg`."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as im:
+        if im.format == "PNG":
+            return im.text.get(FONT_NOTE)
+        comment = im.info.get("comment", b"")
+        comment = comment.decode() if isinstance(comment, bytes) else comment
+        return comment.split("=", 1)[1] if comment.startswith(FONT_NOTE + "=") else None
+
+
 def use_book_style() -> None:
-    matplotlib.rcParams.update({"figure.dpi": 100, "savefig.dpi": 100, "font.size": 9})
+    """100 dpi and legible defaults: figures at most MAX_WIDTH wide, no text under MIN_FONT.
+    In Jupyter, figures are shown through ``figure_png`` or, for grids of pictures,
+    ``figure_jpeg`` (both note the size of their smallest text in the file)."""
+    matplotlib.rcParams.update({"figure.dpi": 100, "savefig.dpi": 100, "font.size": 10, "axes.titlesize": 10,
+                                "axes.labelsize": 10, "xtick.labelsize": 9, "ytick.labelsize": 9,
+                                "legend.fontsize": 9})
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    ip = get_ipython()
+    if ip is not None:
+        from matplotlib.figure import Figure
+
+        # let the inline backend set itself up first (it does on the first figure), so that
+        # it cannot replace these formatters afterwards
+        plt.close(plt.figure())
+        ip.display_formatter.formatters["image/png"].for_type(Figure, figure_png)
+        ip.display_formatter.formatters["image/jpeg"].for_type(Figure, figure_jpeg)

@@ -4,7 +4,23 @@ views of :mod:`sevec_helpers.viz` instead, which need no kernel.
 
 from __future__ import annotations
 
+import os
 from typing import Callable, Sequence
+
+STATIC_NOTE = ("*Live view.* In Jupyter or Colab (the badge at the top of the chapter) this cell shows controls "
+               "that recompute the figure for your choice; the static book shows the same measurements in the "
+               "figures and views above.")
+
+
+def _static() -> bool:
+    """In the static book build (``SEVEC_STATIC_BOOK=1``) there is no kernel to answer a widget:
+    a note says what the cell does instead of a control that would do nothing."""
+    if os.environ.get("SEVEC_STATIC_BOOK") != "1":
+        return False
+    from IPython.display import Markdown, display
+
+    display(Markdown(STATIC_NOTE))
+    return True
 
 
 def _ipw():
@@ -18,8 +34,10 @@ def _ipw():
 def picker(render: Callable[..., None], **options: Sequence):
     """One dropdown per keyword (its choices), re-running ``render(**choices)`` on change.
 
-    Example: ``picker(show_retrieval, concept=sv.names)``.
+    Example: ``picker(show_retrieval, concept=sv.names)``. In the static book: a note instead.
     """
+    if _static():
+        return None
     w = _ipw()
     from IPython.display import display
 
@@ -31,7 +49,9 @@ def picker(render: Callable[..., None], **options: Sequence):
 
 
 def slider(render: Callable[[float], None], values: Sequence[float], description: str = "energy"):
-    """A selection slider over ``values`` that re-runs ``render(value)``."""
+    """A selection slider over ``values`` that re-runs ``render(value)`` (the static book: a note)."""
+    if _static():
+        return None
     w = _ipw()
     from IPython.display import display
 

@@ -200,7 +200,6 @@ def test_concepts_out_of_range_names_the_sevecs_not_the_model():
 
 def test_render_refuses_an_empty_request(tmp_path, capsys):
     from sevec_helpers import cli
-
     from sevec_helpers.world import render
 
     with pytest.raises(ValueError, match="n must be a positive number"):

@@ -1,6 +1,6 @@
 import hashlib
-import json
 import itertools
+import json
 import os
 from collections import Counter
 
