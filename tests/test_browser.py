@@ -1,0 +1,449 @@
+"""The published book as a reader meets it: every page of the small build opened in headless
+Chromium (Debian's package, driven by Playwright through ``executable_path``), served on
+127.0.0.1, with every request that would leave the machine blocked and recorded.
+
+The small build (``scripts/build_book.sh --small``: every chapter executed at the CI sizes) is
+made first when it is missing or older than the sources. Screenshots of every page at 1280 px
+and a JSON report of load times and page weights are written to ``_build/small/``.
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import http.server
+import json
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.parse import unquote, urljoin, urlparse
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+SMALL = ROOT / "_build" / "small"
+HTML = SMALL / "_build" / "html"
+SHOTS = SMALL / "screenshots"
+sys.path.insert(0, str(ROOT / "scripts"))
+from book_digest import digest  # noqa: E402
+
+MIN_TEXT_PX = 9.0
+PAGE_BUDGET = 1.5e6        # bytes, a page without an interactive view, with its assets
+SITE_BUDGET = 25e6         # bytes, the whole site
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+SKIP_PAGES = {"genindex.html", "search.html"}
+_TEXT = re.compile(r"text/|javascript|json|svg|xml")
+
+
+# ---------------------------------------------------------------------------------------
+# the build, the server, the browser
+# ---------------------------------------------------------------------------------------
+
+
+def _build_if_needed():
+    want = digest()
+    stamp = SMALL / "sources.sha256"
+    if (HTML / "index.html").exists() and stamp.exists() and stamp.read_text().strip() == want:
+        return
+    r = subprocess.run(["bash", str(ROOT / "scripts" / "build_book.sh"), "--small"], cwd=ROOT,
+                       capture_output=True, text=True, timeout=1500)
+    if r.returncode != 0:
+        pytest.fail(f"the small book did not build (bash scripts/build_book.sh --small):\n"
+                    f"{r.stdout[-3000:]}\n{r.stderr[-3000:]}")
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def site():
+    _build_if_needed()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(HTML)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    if exe is None:
+        pytest.fail("Chromium is not installed: the browser tests need Debian's package "
+                    "(`apt-get install chromium`, which scripts/run_tests.sh does when it can)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=exe, headless=True, args=["--no-sandbox", "--disable-gpu"])
+        yield b
+        b.close()
+
+
+def _pages() -> list[str]:
+    return sorted(str(p.relative_to(HTML)) for p in HTML.rglob("*.html")
+                  if p.name not in SKIP_PAGES and not any(part.startswith("_") for part in p.relative_to(HTML).parts))
+
+
+class Visit:
+    """One page opened in a fresh context with the network cut off: what it logged, what it
+    asked for, what it weighed."""
+
+    def __init__(self, browser, site: str, page_path: str, viewport=DESKTOP):
+        self.outside, self.errors, self.bytes, self.gzip_bytes, self.requests = [], [], 0, 0, []
+        self.ctx = browser.new_context(viewport=viewport, device_scale_factor=1, service_workers="block")
+        self.ctx.route("**/*", self._route)
+        self.page = self.ctx.new_page()
+        self.page.on("console", lambda m: self.errors.append(f"console {m.type}: {m.text}")
+                     if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
+        self.page.on("response", self._response)
+        t = time.perf_counter()
+        self.page.goto(urljoin(site, page_path), wait_until="load")
+        self.load_s = time.perf_counter() - t
+        self._wait_for_math()
+
+    def _route(self, route):
+        host = urlparse(route.request.url).hostname
+        if route.request.url.startswith("data:") or host == "127.0.0.1":
+            route.continue_()
+        else:
+            self.outside.append(route.request.url)
+            route.abort()
+
+    def _response(self, resp):
+        self.requests.append(resp.url)
+        if resp.url.startswith("http://127.0.0.1"):
+            try:
+                body = resp.body()
+            except Exception:  # a redirect or an aborted request has no body
+                return
+            self.bytes += len(body)
+            kind = resp.headers.get("content-type", "")
+            # what a static host that compresses text (as GitHub Pages does) would send
+            self.gzip_bytes += len(gzip.compress(body, 6)) if _TEXT.search(kind) else len(body)
+
+    def _wait_for_math(self):
+        self.page.wait_for_function(
+            "() => !window.MathJax || (MathJax.startup && MathJax.startup.promise)", timeout=20000)
+        self.page.evaluate("() => window.MathJax && MathJax.startup.promise")
+
+    def close(self):
+        self.ctx.close()
+
+
+@pytest.fixture(scope="module")
+def visits(site, browser):
+    """Every page at desktop width, once; screenshots and the load report written."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    out, report = {}, {}
+    for p in _pages():
+        v = Visit(browser, site, p)
+        v.page.screenshot(path=str(SHOTS / (p.replace("/", "__")[:-5] + ".png")), full_page=True)
+        out[p] = v
+        report[p] = {"load_s": round(v.load_s, 3), "bytes": v.bytes, "bytes_gzip": v.gzip_bytes,
+                     "plotly": any(u.endswith("plotly.min.js") for u in v.requests)}
+    (SMALL / "load_report.json").write_text(json.dumps(report, indent=1))
+    yield out
+    for v in out.values():
+        v.close()
+
+
+def test_the_small_book_has_every_chapter(visits):
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = re.findall(r"file:\s*(\S+)", (ROOT / "_toc.yml").read_text()) + [toc["root"]]
+    for f in files:
+        assert f"{f}.html" in visits, f"{f} is in the table of contents but was not built"
+
+
+# ---------------------------------------------------------------------------------------
+# every page
+# ---------------------------------------------------------------------------------------
+
+
+def test_no_javascript_or_console_errors(visits):
+    bad = {p: v.errors for p, v in visits.items() if v.errors}
+    assert not bad, json.dumps(bad, indent=1)[:4000]
+
+
+def test_nothing_leaves_the_machine(visits):
+    out = {p: v.outside for p, v in visits.items() if v.outside}
+    assert not out, f"requests to outside hosts (blocked): {json.dumps(out, indent=1)[:3000]}"
+
+
+def test_every_image_loads(visits):
+    for p, v in visits.items():
+        v.page.evaluate("async () => { for (const i of document.images) { i.loading = 'eager'; "
+                        "if (!i.complete) await new Promise(r => { i.onload = i.onerror = r; }); } }")
+        broken = v.page.evaluate("() => [...document.images].filter(i => !(i.naturalWidth > 0)).map(i => "
+                                 "i.getAttribute('src').slice(0, 80))")
+        assert not broken, f"{p}: images that did not load: {broken}"
+
+
+def test_math_is_rendered_offline(visits):
+    pages_with_math = 0
+    for p, v in visits.items():
+        n_math = v.page.locator("main .math").count()
+        if not n_math:
+            continue
+        pages_with_math += 1
+        n_out = v.page.locator("main .math mjx-container").count()
+        assert n_out == n_math, f"{p}: {n_math - n_out} of {n_math} formulas not rendered by MathJax"
+        raw = v.page.evaluate("() => [...document.querySelectorAll('main .math')].filter(e => "
+                              "/\\\\[a-zA-Z]+|\\$\\$/.test(e.innerText)).length")
+        assert raw == 0, f"{p}: {raw} formulas still show raw TeX"
+    assert pages_with_math >= 3, "the book's formulas were not found (notation page, chapters 1 and 6)"
+
+
+def _ids(path: Path) -> set[str]:
+    return set(re.findall(r'\sid="([^"]+)"', path.read_text(errors="replace")))
+
+
+def test_internal_links_and_toc_resolve(visits, site):
+    ids_cache = {}
+    for p, v in visits.items():
+        hrefs = v.page.evaluate("() => [...document.querySelectorAll('a[href]')].map(a => a.href)")
+        for h in hrefs:
+            if not h.startswith(site):
+                continue
+            path, _, frag = h[len(site):].partition("#")
+            path = unquote(path.split("?")[0]) or "index.html"
+            target = HTML / path
+            if target.is_dir():
+                target = target / "index.html"
+            assert target.exists(), f"{p}: link to {path} which does not exist"
+            if frag and target.suffix == ".html":
+                ids = ids_cache.setdefault(target, _ids(target))
+                assert unquote(frag) in ids, f"{p}: link to {path}#{frag}: no such anchor"
+    toc = visits["index.html"].page.evaluate(
+        "() => [...document.querySelectorAll('nav.bd-links a, .bd-sidebar a.reference.internal')].map(a => a.href)")
+    assert len(toc) >= 10, "the table of contents in the sidebar is missing or short"
+
+
+def test_search_finds_semantic_vector(site, browser):
+    v = Visit(browser, site, "search.html?q=semantic+vector")
+    try:
+        v.page.wait_for_selector("#search-results li, .search li", timeout=20000)
+        n = v.page.locator("#search-results li, .search li").count()
+        assert n >= 3, f"search for 'semantic vector' found {n} pages"
+        assert not v.errors, v.errors
+    finally:
+        v.close()
+
+
+def test_phone_width_shows_figures_scaled_not_cut(site, browser):
+    for p in _pages():
+        v = Visit(browser, site, p, viewport=PHONE)
+        try:
+            cut = v.page.evaluate("""() => {
+              const w = document.documentElement.clientWidth, bad = [];
+              for (const e of document.querySelectorAll('main img, main .plotly-graph-div, main svg.main-svg')) {
+                const r = e.getBoundingClientRect();
+                if (r.width === 0) continue;
+                // a figure is cut when it sticks out of the screen or out of a box that clips it
+                let clip = null;
+                for (let a = e.parentElement; a && a !== document.body; a = a.parentElement) {
+                  const s = getComputedStyle(a);
+                  if (s.overflowX !== 'visible') { clip = a.getBoundingClientRect(); break; }
+                }
+                const right = clip ? Math.min(w, clip.right) : w, left = clip ? Math.max(0, clip.left) : 0;
+                if (r.right > right + 1 || r.left < left - 1)
+                  bad.push((e.getAttribute('src') || e.className.baseVal || e.className || '').toString().slice(0, 60)
+                           + ` [${Math.round(r.left)}, ${Math.round(r.right)}] in [${Math.round(left)}, ${Math.round(right)}]`);
+              }
+              return bad;
+            }""")
+            assert not cut, f"{p} at {PHONE['width']} px: figures cut: {cut[:5]}"
+        finally:
+            v.close()
+
+
+# ---------------------------------------------------------------------------------------
+# legibility and weight
+# ---------------------------------------------------------------------------------------
+
+
+def _font_note(src_url: str, site: str) -> float | None:
+    from sevec_helpers.viz import FONT_NOTE, font_note_of
+
+    path = HTML / unquote(src_url[len(site):])
+    note = font_note_of(path.read_bytes())
+    if note is None:
+        raise AssertionError(f"{path.name}: a figure without the {FONT_NOTE} note (not shown through "
+                             f"viz.use_book_style), its text size cannot be checked")
+    return None if note == "none" else float(note)
+
+
+def test_no_figure_text_under_9px_at_1280(visits, site):
+    checked = 0
+    for p, v in visits.items():
+        figs = v.page.evaluate(r"""() => [...document.querySelectorAll('main .cell_output img')]
+            .filter(i => /\.(png|jpe?g)$/.test(i.src) && !i.src.startsWith('data:'))
+            .map(i => [i.src, i.getBoundingClientRect().width, i.naturalWidth])""")
+        for src, shown, natural in figs:
+            px = _font_note(src, site)
+            checked += 1
+            if px is not None:
+                assert px * shown / natural >= MIN_TEXT_PX - 0.05, (
+                    f"{p}: {src.rsplit('/', 1)[-1]} shows its smallest text at {px * shown / natural:.1f} px "
+                    f"({px:.1f} px in a {natural} px image shown {shown:.0f} px wide)")
+        small = v.page.evaluate(f"""() => {{
+            const bad = [];
+            const walker = document.createTreeWalker(document.querySelector('main') || document.body,
+                                                     NodeFilter.SHOW_TEXT);
+            while (walker.nextNode()) {{
+              const t = walker.currentNode, e = t.parentElement;
+              if (!t.textContent.trim() || !e || !e.getClientRects().length) continue;
+              const s = getComputedStyle(e);
+              if (s.visibility === 'hidden' || s.display === 'none') continue;
+              const px = parseFloat(s.fontSize);
+              if (px < {MIN_TEXT_PX}) bad.push(t.textContent.trim().slice(0, 30) + ' (' + px + ' px)');
+            }}
+            return bad;
+        }}""")
+        assert not small, f"{p}: text under {MIN_TEXT_PX} px: {small[:8]}"
+    assert checked >= 15, f"only {checked} figures found in the chapters"
+
+
+def test_plotly_only_where_a_view_needs_it_and_pages_are_light(visits):
+    heavy = []
+    for p, v in visits.items():
+        has_view = v.page.locator(".plotly-graph-div").count() > 0
+        loads = any(u.endswith("plotly.min.js") for u in v.requests)
+        assert has_view == loads, f"{p}: plotly.js loaded={loads} but interactive view present={has_view}"
+        # what a reader downloads: text compressed as any static host sends it (the raw bytes,
+        # MathJax and the theme's stylesheet alone about 1.2 MB, are in load_report.json)
+        if not has_view and v.gzip_bytes > PAGE_BUDGET:
+            heavy.append(f"{p}: {v.gzip_bytes / 1e6:.2f} MB ({v.bytes / 1e6:.2f} MB uncompressed)")
+    assert not heavy, f"pages over {PAGE_BUDGET / 1e6} MB with their assets: {heavy}"
+
+
+def test_the_site_is_light():
+    total = sum(f.stat().st_size for f in HTML.rglob("*") if f.is_file())
+    assert total < SITE_BUDGET, f"the site weighs {total / 1e6:.1f} MB (budget {SITE_BUDGET / 1e6:.0f} MB)"
+    assert not (HTML / "_sources").exists() or sum(f.stat().st_size for f in (HTML / "_sources").rglob("*")) < 1e6
+
+
+# ---------------------------------------------------------------------------------------
+# interactive views
+# ---------------------------------------------------------------------------------------
+
+
+def test_every_gallery_option_changes_the_view(visits):
+    n_galleries = 0
+    for p, v in visits.items():
+        for g in v.page.locator(".sevec-gallery").all():
+            n_galleries += 1
+            title = g.locator(".sevec-title").inner_text()
+            sel = g.locator("select")
+            values = sel.evaluate("s => [...s.options].map(o => o.value)")
+            assert len(values) >= 2, f"{p}: a gallery with {len(values)} option"
+            seen = set()
+            for val in values:
+                sel.select_option(val)
+                shown = g.evaluate("r => [...r.querySelectorAll('[data-key]')].filter(d => "
+                                   "getComputedStyle(d).display !== 'none').map(d => d.getAttribute('data-key'))")
+                assert shown == [val], f"{p}: option {val} shows panels {shown}"
+                html = g.locator(f'[data-key="{val}"]').inner_html()
+                assert html not in seen, f"{p}: option {val} shows the same images as another option"
+                seen.add(html)
+                assert g.locator(".sevec-title").inner_text() == title and title
+    assert n_galleries >= 4, f"only {n_galleries} galleries in the book"
+
+
+def _plotly_state(div):
+    return div.evaluate("gd => JSON.stringify([gd.data.map(t => t.visible), gd.layout.title && gd.layout.title.text, "
+                        "gd.layout.shapes, gd.layout.annotations && gd.layout.annotations.map(a => a.text)])")
+
+
+def _boxes_overlap(a, b) -> bool:
+    return not (a["x"] + a["width"] <= b["x"] or b["x"] + b["width"] <= a["x"] or
+                a["y"] + a["height"] <= b["y"] or b["y"] + b["height"] <= a["y"])
+
+
+def test_every_plotly_menu_option_changes_the_view_and_keeps_the_title(visits):
+    n_menus = 0
+    for p, v in visits.items():
+        for div in v.page.locator(".plotly-graph-div").all():
+            n_buttons = div.evaluate("gd => (gd.layout.updatemenus || []).reduce((n, m) => n + m.buttons.length, 0)")
+            if not n_buttons:
+                continue
+            n_menus += 1
+            div.scroll_into_view_if_needed()
+            header = div.locator(".updatemenu-header-group").first
+            title = div.locator(".gtitle").first
+            assert not _boxes_overlap(header.bounding_box(), title.bounding_box()), f"{p}: the menu covers the title"
+            states = set()
+            for i in range(n_buttons):
+                header.click()
+                buttons = div.locator(".updatemenu-dropdown-button-group .updatemenu-dropdown-button")
+                assert buttons.count() == n_buttons, f"{p}: {buttons.count()} of {n_buttons} options reachable"
+                buttons.nth(i).click()
+                v.page.wait_for_timeout(150)
+                states.add(_plotly_state(div))
+                label = div.evaluate(f"gd => gd.layout.updatemenus[0].buttons[{i}].label")
+                shown_title = div.locator(".gtitle").first.text_content()
+                assert shown_title and label in shown_title, f"{p}: after '{label}' the title reads {shown_title!r}"
+            assert len(states) == n_buttons, f"{p}: {n_buttons} menu options but {len(states)} distinct views"
+    assert n_menus >= 2, f"only {n_menus} plotly menus in the book"
+
+
+def test_every_slider_step_changes_the_view_and_keeps_the_axes(visits):
+    n_sliders = 0
+    for p, v in visits.items():
+        for div in v.page.locator(".plotly-graph-div").all():
+            n_steps = div.evaluate("gd => (gd.layout.sliders || []).reduce((n, s) => n + s.steps.length, 0)")
+            if not n_steps:
+                continue
+            n_sliders += 1
+            div.scroll_into_view_if_needed()
+            x_range = div.evaluate("gd => gd._fullLayout.xaxis.range.slice()")
+            rail = div.locator(".slider-rail-touch-rect").first.bounding_box()
+            ticks = div.locator(".slider-tick-rect")   # one tick per step, where the step sits on the rail
+            assert ticks.count() == n_steps, f"{p}: {ticks.count()} ticks for {n_steps} steps"
+            states = set()
+            for i in range(n_steps):
+                box = ticks.nth(i).bounding_box()
+                v.page.mouse.click(box["x"] + box["width"] / 2, rail["y"] + rail["height"] / 2)
+                v.page.wait_for_timeout(150)
+                assert div.evaluate("gd => gd._fullLayout.sliders[0].active") == i, f"{p}: step {i} not reached"
+                states.add(_plotly_state(div))
+                assert div.evaluate("gd => gd._fullLayout.xaxis.range.slice()") == x_range, f"{p}: the x-axis moved"
+                assert div.locator(".gtitle").first.text_content(), f"{p}: the title vanished"
+            assert len(states) == n_steps, f"{p}: {n_steps} slider steps but {len(states)} distinct views"
+    assert n_sliders >= 1, "no slider in the book"
+
+
+# ---------------------------------------------------------------------------------------
+# launching
+# ---------------------------------------------------------------------------------------
+
+
+def test_launch_links_point_at_notebooks_that_exist(visits):
+    cfg = yaml.safe_load((ROOT / "_config.yml").read_text())
+    repo, branch = cfg["repository"]["url"].rstrip("/"), cfg["repository"]["branch"]
+    slug = urlparse(repo).path.strip("/")
+    n = 0
+    for p, v in visits.items():
+        hrefs = v.page.evaluate("() => [...document.querySelectorAll('a[href]')].map(a => a.href)")
+        for h in hrefs:
+            if "colab.research.google.com" in h or "mybinder.org" in h:
+                n += 1
+                assert f"/github/{slug}/" in h or f"/gh/{slug}/" in h, f"{p}: launch link to another repository: {h}"
+                m = re.search(r"(?:blob/|urlpath=lab/tree/|filepath=|labpath=)" + rf"(?:{branch}/)?([^?&#]+\.ipynb)", h)
+                assert m, f"{p}: launch link does not name a notebook: {h}"
+                nb = unquote(m.group(1))
+                assert (ROOT / nb).exists(), f"{p}: launch link to {nb}, which is not in the repository"
+            elif h.startswith(repo) and "/blob/" in h:
+                path = h.split(f"/blob/{branch}/", 1)[-1].split("#")[0]
+                assert (ROOT / unquote(path)).exists(), f"{p}: link to {path}, not in the repository"
+            elif "github.com" in h and "/issues" not in h:
+                assert h.startswith(repo), f"{p}: link to another repository: {h}"
+    assert n >= 9, f"only {n} launch links in the book"
