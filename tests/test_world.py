@@ -192,3 +192,52 @@ def test_render_failure_leaves_nothing(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError):
         W.render(tmp_path, "scenes", n=5)
     assert os.listdir(tmp_path / "scenes") == []
+
+
+def test_the_memo_returns_the_same_draws_as_drawing_afresh_and_copies(monkeypatch):
+    from sevec_helpers.world import generator as G
+
+    w = W.ConceptWorld(seed=5)
+    G.MEMO.clear()
+    first = (w.object_image(3, 7, "test"), w.swatch_image("textures", 2, 4, "val"), w.scene(9))
+    again = (w.object_image(3, 7, "test"), w.swatch_image("textures", 2, 4, "val"), w.scene(9))
+    assert G.MEMO.hits == 3 and G.MEMO.misses == 3
+    monkeypatch.setenv(G.MEMO_ENV, "0")
+    fresh = (w.object_image(3, 7, "test"), w.swatch_image("textures", 2, 4, "val"), w.scene(9))
+    assert G.MEMO.hits == 3 and G.MEMO.misses == 3  # off: neither read nor filled
+    for a, b, c in zip(first, again, fresh):
+        ia, ib, ic = (v if isinstance(v, np.ndarray) else v.image for v in (a, b, c))
+        assert np.array_equal(ia, ib) and np.array_equal(ia, ic)
+    assert first[2].boxes.tolist() == fresh[2].boxes.tolist() and first[0].box == fresh[0].box
+    monkeypatch.delenv(G.MEMO_ENV)
+    first[0].image[:] = 0  # a caller scribbling on its copy changes nothing for the next caller
+    first[2].boxes[:] = -1
+    assert np.array_equal(w.object_image(3, 7, "test").image, fresh[0].image)
+    assert np.array_equal(w.scene(9).boxes, fresh[2].boxes)
+    # a different world (seed, colour informativeness) is a different key
+    assert not np.array_equal(W.ConceptWorld(seed=6).object_image(3, 7, "test").image, fresh[0].image)
+    coded = W.ConceptWorld(seed=5, color_informativeness=1.0).object_image(3, 7, "test").image
+    assert np.array_equal(coded, W.ConceptWorld(seed=5, color_informativeness=1.0).object_image(3, 7, "test").image)
+
+
+def test_the_memo_keeps_to_its_budget_and_refuses_a_bad_setting(monkeypatch):
+    from sevec_helpers.world import generator as G
+
+    G.MEMO.clear()
+    w = W.ConceptWorld(seed=5)
+    one = w.object_image(0, 0).image.nbytes
+    monkeypatch.setenv(G.MEMO_ENV, str(3.5 * one / 2**20))  # room for three images
+    for i in range(10):
+        w.object_image(1, i)
+    assert len(G.MEMO._items) == 3 and G.MEMO._bytes <= 3.5 * one
+    w.object_image(1, 9)  # the most recent ones stay
+    assert G.MEMO.hits == 1
+    monkeypatch.setenv(G.MEMO_ENV, "lots")
+    with pytest.raises(ValueError, match="SEVEC_WORLD_MEMO_MB must be a number of megabytes"):
+        w.object_image(1, 11)
+    monkeypatch.delenv(G.MEMO_ENV)
+    with pytest.raises(ValueError, match="split must be one of"):
+        w.object_image(1, 0, "holdout")
+    with pytest.raises(ValueError, match="index must be a non-negative int"):
+        w.swatch_image("colors", 1, -1)
+    G.MEMO.clear()

@@ -3,8 +3,11 @@ variation that makes ConceptWorld about as hard for a small VGG as ImageNet is f
 
 from __future__ import annotations
 
+import os
+import threading
+from collections import OrderedDict
 from dataclasses import asdict, dataclass
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 import numpy as np
 
@@ -93,6 +96,76 @@ def contrasting_pair(palette, rng) -> tuple[str, str]:
             return str(palette[a]), str(palette[b])
 
 
+MEMO_ENV = "SEVEC_WORLD_MEMO_MB"
+DEFAULT_MEMO_MB = 256
+
+
+class _Memo:
+    """Images drawn recently, kept in memory (least recently used dropped first) up to a byte
+    budget: a chapter that evaluates several networks on the same hold-out images draws them
+    once. ``SEVEC_WORLD_MEMO_MB`` sets the budget (0 turns it off). Callers get copies, so
+    an image they change in place never changes what the next caller gets."""
+
+    def __init__(self):
+        self._items: OrderedDict = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    @staticmethod
+    def budget() -> int:
+        raw = os.environ.get(MEMO_ENV, str(DEFAULT_MEMO_MB))
+        try:
+            mb = float(raw)
+        except ValueError:
+            raise ValueError(f"{MEMO_ENV} must be a number of megabytes (0 turns the memo off), got {raw!r}") from None
+        return int(max(mb, 0.0) * 2**20)
+
+    def get(self, key, compute: Callable[[], np.ndarray | tuple]):
+        budget = self.budget()
+        if budget <= 0:
+            return compute()
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is not None:
+                self._items.move_to_end(key)
+                self.hits += 1
+                return _copy(hit)
+        value = compute()
+        size = _nbytes(value)
+        with self._lock:
+            self.misses += 1
+            if key not in self._items and size <= budget:
+                self._items[key] = _copy(value)
+                self._bytes += size
+                while self._bytes > budget:
+                    _, old = self._items.popitem(last=False)
+                    self._bytes -= _nbytes(old)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self._bytes = 0
+            self.hits = self.misses = 0
+
+
+def _nbytes(v) -> int:
+    return v.nbytes if isinstance(v, np.ndarray) else v.image.nbytes + 256
+
+
+def _copy(v):
+    if isinstance(v, np.ndarray):
+        return v.copy()
+    if isinstance(v, SceneSample):
+        return v._replace(image=v.image.copy(), boxes=v.boxes.copy(), labels=v.labels.copy(),
+                          facets=list(v.facets), colors=list(v.colors))
+    return v._replace(image=v.image.copy())
+
+
+MEMO = _Memo()
+
+
 class ConceptWorld:
     """The generator. ``ConceptWorld(seed=0, image_size=64, color_informativeness=0.25)``.
 
@@ -164,10 +237,18 @@ class ConceptWorld:
             img = blur(img)
         return _to_uint8(img + rng.normal(0, rng.uniform(*nu.noise), size=img.shape))
 
+    def _memo_key(self, *what) -> tuple:
+        return (self.seed, self.image_size, self.color_informativeness, self.nuisance) + what
+
     def object_image(self, label: int, index: int, split: str = "train", facet: int | None = None) -> ObjectSample:
         """One object of class ``label`` in its nuisance: (image, facet, box, colours)."""
         if not 0 <= int(label) < len(CLASSES):
             raise ValueError(f"label must be 0..{len(CLASSES) - 1}, got {label}")
+        self._rng("objects", split, index)  # checks split and index before the memo sees them
+        return MEMO.get(self._memo_key("objects", split, int(index), int(label), facet),
+                        lambda: self._draw_object(int(label), int(index), split, facet))
+
+    def _draw_object(self, label: int, index: int, split: str, facet: int | None) -> ObjectSample:
         cls, nu, s = CLASSES[label], self.nuisance, self.image_size
         rng = self._rng("objects", split, index * 64 + int(label))
         img = self._backdrop(cls.superclass, rng)
@@ -188,6 +269,13 @@ class ConceptWorld:
     def swatch_image(self, kind: str, label: int, index: int, split: str = "train") -> np.ndarray:
         """A full-frame swatch of texture / material / colour ``label`` (stand-ins for DTD, FMD
         and Google-512: the concept fills the frame, colours and lighting vary)."""
+        if kind not in ("textures", "materials", "colors"):
+            raise ValueError(f"kind must be 'textures', 'materials' or 'colors', got {kind!r}")
+        self._rng(kind, split, index)  # checks split and index before the memo sees them
+        return MEMO.get(self._memo_key(kind, split, int(index), int(label)),
+                        lambda: self._draw_swatch(kind, int(label), int(index), split))
+
+    def _draw_swatch(self, kind: str, label: int, index: int, split: str) -> np.ndarray:
         rng = self._rng(kind, split, index * 64 + label)
         s = self.image_size
         x, y = _grid(s)
@@ -216,6 +304,11 @@ class ConceptWorld:
     def scene(self, index: int, split: str = "test", n_objects: int | None = None) -> SceneSample:
         """1 to 4 objects of different classes (boxes from about 5% to 60% of the image):
         (image, boxes (k, 4), labels (k,), facets, colours)."""
+        self._rng("scenes", split, index)  # checks split and index before the memo sees them
+        return MEMO.get(self._memo_key("scenes", split, int(index), n_objects),
+                        lambda: self._draw_scene(int(index), split, n_objects))
+
+    def _draw_scene(self, index: int, split: str, n_objects: int | None) -> SceneSample:
         rng = self._rng("scenes", split, index)
         s, nu = self.image_size, self.nuisance
         counts = list(SCENE_OBJECTS)
