@@ -12,6 +12,8 @@ import torch.nn as nn
 from tqdm.auto import tqdm
 
 from .features import (
+    _CallCounter,
+    _flat,
     as_loader,
     call_model,
     check_images,
@@ -49,18 +51,33 @@ class EditResult:
         return float(np.mean(self.predictions == self.labels))
 
 
+EDIT_CHUNK_ELEMENTS = 2**26
+"""Edited copies of a layer's output run through the rest of the network together, up to
+this many elements of the layer's output at a time (256 MB in float32)."""
+
+
 def edit_study(model: nn.Module, data, layer: str, edits: dict[str, Edit], *, batch_size: int = 64,
-               progress: bool = True, num_classes: int | None = None, desc: str = "edit study") -> EditResult:
+               progress: bool = True, num_classes: int | None = None, desc: str = "edit study",
+               stacked: bool | None = None) -> EditResult:
     """Run labelled ``data`` through ``model`` once unedited and once per edit of ``layer``'s
     (flattened) output, where the model lives. Each edit gets (h, labels, predictions);
     with ``num_classes`` the predictions passed to the edits are taken among the first
     ``num_classes`` outputs (the classes that have SeVecs), while ``predictions`` and
-    the accuracies use all outputs."""
+    the accuracies use all outputs.
+
+    The edits share the part of the network before ``layer``: the edited copies of h are
+    stacked along the batch and run through the rest of the network together (one pass up
+    to the layer for all edits). A network whose later part mixes in tensors computed
+    before the layer (a skip connection around it) cannot take the stacked batch; it is
+    then run once per edit, as ``stacked=False`` forces (``stacked=True`` refuses to fall back).
+    """
     ref = resolve_layer(model, layer)
     dtype = model_dtype(model)
     labels, preds, preds_k, base = [], [], [], []
     prob = {k: [] for k in edits}
     correct = {k: [] for k in edits}
+    names = list(edits)
+    use_stack = stacked is not False
     with eval_mode(model) as dev, torch.inference_mode():
         bar = tqdm(as_loader(data, batch_size), total=n_batches(data, batch_size), disable=not progress, desc=desc)
         for x, y in bar:
@@ -81,10 +98,21 @@ def edit_study(model: nn.Module, data, layer: str, edits: dict[str, Edit], *, ba
             preds.append(pred.cpu())
             preds_k.append(pred_k.cpu())
             labels.append(y)
-            for name, fn in edits.items():
-                with replace_output(model, ref, lambda h, fn=fn: fn(h, yd, pred_k)) as calls:
-                    o = call_model(model, x).float()
-                calls.check()
+            outs = None
+            if use_stack and names:
+                outs = _stacked_edits(model, ref, x, yd, pred_k, edits)
+                if outs is None:
+                    if stacked:
+                        raise ValueError(f"the network's layers after {ref.label!r} cannot run the edited copies "
+                                         f"stacked (they mix in tensors from before the layer); use stacked=False")
+                    use_stack = False
+            if outs is None:
+                outs = []
+                for fn in edits.values():
+                    with replace_output(model, ref, lambda h, fn=fn: fn(h, yd, pred_k)) as calls:
+                        outs.append(call_model(model, x).float())
+                    calls.check()
+            for name, o in zip(names, outs):
                 prob[name].append(torch.softmax(o, 1).gather(1, yd[:, None])[:, 0].cpu())
                 correct[name].append((o.argmax(1) == yd).cpu())
     if not base:
@@ -94,6 +122,44 @@ def edit_study(model: nn.Module, data, layer: str, edits: dict[str, Edit], *, ba
                       edit_predictions=torch.cat(preds_k).numpy(), baseline=cat(base),
                       prob={k: cat(v) for k, v in prob.items()},
                       correct={k: torch.cat(v).numpy() for k, v in correct.items()})
+
+
+def _stacked_edits(model, ref, x, y, pred, edits: dict[str, Edit]) -> list[torch.Tensor] | None:
+    """The model's outputs under each edit, from passes where the layer returns the edited
+    copies of h stacked along the batch, so the network before the layer runs once per chunk
+    of edits. None when the rest of the network does not give one output row per stacked
+    row (it mixes in tensors from before the layer)."""
+    fns = list(edits.values())
+    n = x.shape[0]
+    outs: list[torch.Tensor] = []
+    i = 0
+    while i < len(fns):
+        state = {}
+
+        def hook(module, inputs, out, i=i):
+            if not counter.selected():
+                return None
+            h = _flat(out, ref)
+            per = max(1, EDIT_CHUNK_ELEMENTS // max(1, h.numel()))
+            chunk = fns[i: i + per]
+            state["k"] = len(chunk)
+            return torch.cat([fn(h, y, pred).reshape(out.shape).to(out.dtype) for fn in chunk])
+
+        counter = _CallCounter(ref)
+        handle = ref.module.register_forward_hook(hook)
+        try:
+            o = call_model(model, x)
+        except RuntimeError:
+            return None
+        finally:
+            handle.remove()
+        counter.check()
+        k = state["k"]
+        if not isinstance(o, torch.Tensor) or o.dim() != 2 or o.shape[0] != k * n:
+            return None
+        outs += list(o.float().reshape(k, n, -1).unbind(0))
+        i += k
+    return outs
 
 
 def mask_edit(masks: torch.Tensor, *, by_prediction: bool = False, renormalize: bool = False) -> Edit:

@@ -77,7 +77,11 @@ class Accuracy:
 
 def accuracy(model: nn.Module, data, num_classes: int, **kw) -> Accuracy:
     """Top-1 / top-5 accuracy overall and per class on labelled ``data``."""
-    p = predict(model, data, **kw)
+    return accuracy_of(predict(model, data, **kw), num_classes)
+
+
+def accuracy_of(p: Predictions, num_classes: int) -> Accuracy:
+    """Top-1 / top-5 accuracy overall and per class from predictions of labelled data."""
     if p.labels is None:
         raise ValueError("accuracy needs labelled data: yield (image, class_index) pairs")
     y = p.labels

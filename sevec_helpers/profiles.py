@@ -25,7 +25,7 @@ from ._version import __version__
 from .cache import DiskCache, dataset_fingerprint
 from .data import Cached
 from .features import Features, default_device, extract_features
-from .metrics import Accuracy, accuracy
+from .metrics import Accuracy, Predictions, accuracy_of, predict
 from .models import ModelSpec, load_model
 from .sevec import SemanticVectors, fit_sevecs
 
@@ -247,7 +247,14 @@ class Study:
         if key not in self._acc:
             model, _, data = self._model(network)
             ds = data[dataset] if dataset in data else self.dataset(dataset)
-            self._acc[key] = accuracy(model, ds, len(self.classes), **self.run)
+
+            def compute():
+                p = predict(model, ds, **self.run)
+                if p.labels is None:
+                    raise ValueError(f"accuracy needs labelled data; {dataset!r} has no labels")
+                return {"top5": p.top5, "labels": p.labels, "prob_true": p.prob_true}
+            v = self.cache.get("tensors", self._key("predictions", model, ds), compute)
+            self._acc[key] = accuracy_of(Predictions(v["top5"], v["labels"], v["prob_true"]), len(self.classes))
         return self._acc[key]
 
     def image(self, dataset: str, i: int, *, network: str | None = None) -> np.ndarray:
