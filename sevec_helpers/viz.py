@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import io
 import os
+import textwrap
 from typing import Sequence
 
 import matplotlib
@@ -133,8 +134,11 @@ def saliency_grid(image: np.ndarray, maps: dict[str, dict[str, np.ndarray]], box
     targets = list(maps)
     methods = list(next(iter(maps.values())))
     side = min(2.0, MAX_WIDTH / (len(methods) + 1))
-    fig, axes = plt.subplots(len(targets), len(methods) + 1, figsize=(side * (len(methods) + 1), (side + 0.3) * len(targets)),
-                             squeeze=False)
+    wrap = max(10, int(side * 15))  # characters of an 8 pt title that fit over one panel
+    titles = [textwrap.fill(m, wrap) for m in methods]
+    extra = 0.13 * (max(t.count("\n") for t in titles) if titles else 0)
+    fig, axes = plt.subplots(len(targets), len(methods) + 1,
+                             figsize=(side * (len(methods) + 1), (side + 0.3) * len(targets) + extra), squeeze=False)
     for r, t in enumerate(targets):
         axes[r, 0].imshow(image)
         axes[r, 0].set_ylabel(t, fontsize=9)
@@ -145,7 +149,7 @@ def saliency_grid(image: np.ndarray, maps: dict[str, dict[str, np.ndarray]], box
             a = maps[t][m]
             axes[r, c + 1].imshow(a / (a.max() + 1e-12), cmap="inferno")
             if r == 0:
-                axes[r, c + 1].set_title(m, fontsize=8)
+                axes[r, c + 1].set_title(titles[c], fontsize=8)
     axes[0, 0].set_title("image, target box", fontsize=8)
     for ax in axes.flat:
         ax.set_xticks([])

@@ -20,6 +20,11 @@ from . import Record
 
 MASK_LAYER = "pool5"
 VEC_LAYER = "fc1"
+MEASURES = {"retrieval": "precision@8, class images showing the concept",
+            "own": "precision@8, unseen swatches of the concept",
+            "stability": "stability (cosine, two halves)", "seconds": "seconds to fit, per concept",
+            "megabytes": "MB held while fitting all concepts (estimate)"}
+"""What each measure of the concept-vector comparison is, as the tables' first header cell."""
 
 
 # ---------------------------------------------------------------------------------------
@@ -167,13 +172,15 @@ class Comparison:
         return v[0] if v else None
 
     def table(self, measure: str, kinds=("classes",) + CONCEPT_KINDS, fmt=".3f"):
+        """One measure (a key of :data:`MEASURES`) for each kind of concept (rows) and vector
+        (columns); the first header cell names the measure."""
         body = []
         for kind in kinds:
             vals = [self.value(kind, m, measure) for m in CV.METHODS]
             if all(v is None for v in vals):
                 continue
             body.append([kind] + ["" if v is None else format(v, fmt) for v in vals])
-        return viz.markdown_table(["concepts"] + [CV.LABELS[m] for m in CV.METHODS], body)
+        return viz.markdown_table([MEASURES.get(measure, measure)] + [CV.LABELS[m] for m in CV.METHODS], body)
 
     def edit_table(self):
         return viz.markdown_table(["vector", "mean change of p(true class)", "SEM", "top-1 after the edit"],
@@ -200,8 +207,9 @@ class Comparison:
                 better_low = meas == "seconds"
                 best = min(vals, key=vals.get) if better_low else max(vals, key=vals.get)
                 rank = sorted(vals, key=vals.get, reverse=not better_low).index("sevec") + 1
-                lines.append(f"- {text}, {kind}: the SeVec ranks {rank} of {len(vals)} ({vals['sevec']:.3f}; best: "
-                             f"{CV.LABELS[best]}, {vals[best]:.3f})")
+                show = (lambda v: f"{v * 1e3:.2g} ms") if meas == "seconds" else (lambda v: f"{v:.3f}")
+                lines.append(f"- {text}, {kind}: the SeVec ranks {rank} of {len(vals)} ({show(vals['sevec'])}; best: "
+                             f"{CV.LABELS[best]}, {show(vals[best])})")
         e = {m: d["mean"] for m, d in self.edit.items()}
         if e:
             best = max(e, key=e.get)
