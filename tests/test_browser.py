@@ -5,6 +5,10 @@ Chromium (Debian's package, driven by Playwright through ``executable_path``), s
 The small build (``scripts/build_book.sh --small``: every chapter executed at the CI sizes) is
 made first when it is missing or older than the sources. Screenshots of every page at 1280 px
 and a JSON report of load times and page weights are written to ``_build/small/``.
+
+``SEVEC_BROWSER_BOOK=_build`` checks another build instead (e.g. the full book of
+``scripts/build_book.sh``, whose HTML is in ``_build/html``); it is used as it is, never rebuilt,
+and the screenshots and report go to that folder.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import functools
 import gzip
 import http.server
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -26,8 +31,9 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-SMALL = ROOT / "_build" / "small"
-HTML = SMALL / "_build" / "html"
+_OTHER = os.environ.get("SEVEC_BROWSER_BOOK")
+SMALL = Path(_OTHER).resolve() if _OTHER else ROOT / "_build" / "small"
+HTML = SMALL / "html" if _OTHER else SMALL / "_build" / "html"
 SHOTS = SMALL / "screenshots"
 sys.path.insert(0, str(ROOT / "scripts"))
 from book_digest import digest  # noqa: E402
@@ -47,6 +53,10 @@ _TEXT = re.compile(r"text/|javascript|json|svg|xml")
 
 
 def _build_if_needed():
+    if _OTHER:
+        if not (HTML / "index.html").exists():
+            pytest.fail(f"SEVEC_BROWSER_BOOK={_OTHER}: no built book in {HTML}; run bash scripts/build_book.sh")
+        return
     want = digest()
     stamp = SMALL / "sources.sha256"
     if (HTML / "index.html").exists() and stamp.exists() and stamp.read_text().strip() == want:
