@@ -16,6 +16,7 @@ continues and ends with the same file as an uninterrupted run.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -88,6 +89,7 @@ def _fit(a) -> int:
     distributed = "RANK" in os.environ and "WORLD_SIZE" in os.environ  # started by torchrun
     if distributed:
         dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    stack = contextlib.ExitStack()
     try:
         rank, world = (dist.get_rank(), dist.get_world_size()) if distributed else (0, 1)
         _refuse_existing(out, a.overwrite)
@@ -98,6 +100,7 @@ def _fit(a) -> int:
         ckpt = out.with_name(out.name + (f".rank{rank}" if world > 1 else "") + ".ckpt")
         key = value_digest({"model": model_fingerprint(model), "layer": a.layer, "data": dataset_fingerprint(data),
                             "batch_size": a.batch_size, "rank": rank, "world": world, "amp": a.amp})
+        stack.enter_context(_run_lock(ckpt))
         acc, done, size = None, 0, None
         if ckpt.exists() and a.resume:
             try:
@@ -138,9 +141,39 @@ def _fit(a) -> int:
         if ckpt.exists():
             ckpt.unlink()
     finally:
+        stack.close()
         if distributed:
             dist.destroy_process_group()
     return 0
+
+
+@contextlib.contextmanager
+def _run_lock(ckpt: Path):
+    """One fit per checkpoint at a time: an exclusive lock on ``<checkpoint>.lock``, held
+    while the fit runs and released by the system if the process dies. A second run (or a
+    worker left running: torchrun starts its workers in sessions of their own, so a
+    ``kill -9`` of torchrun alone does not stop them) is refused instead of writing the same
+    checkpoint."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock
+        yield
+        return
+    path = ckpt.with_name(ckpt.name + ".lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fh = open(path, "a+")
+    try:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise CommandError(f"another process is running this fit (it holds {path}); stop it first (after a kill "
+                               f"-9 of torchrun, its workers may still run: kill them too)") from None
+        try:
+            yield
+        finally:
+            path.unlink(missing_ok=True)
+    finally:
+        fh.close()
 
 
 # ---------------------------------------------------------------------------------------

@@ -119,6 +119,26 @@ def test_torchrun_two_processes_equal_one(tmp_path):
     assert not list(tmp_path.glob("*.ckpt"))
 
 
+def _descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (Linux /proc): torchrun starts its workers in sessions of
+    their own, so killing torchrun's process group leaves them running."""
+    children: dict[int, list[int]] = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                stat = open(f"/proc/{d}/stat").read()
+            except OSError:
+                continue
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(ppid, []).append(int(d))
+    out, todo = [], [pid]
+    while todo:
+        for c in children.get(todo.pop(), []):
+            out.append(c)
+            todo.append(c)
+    return out
+
+
 def _kill_after_checkpoint(start, ckpts, timeout=300):
     p = start()
     t0 = time.time()
@@ -128,8 +148,25 @@ def _kill_after_checkpoint(start, ckpts, timeout=300):
         if time.time() - t0 > timeout:
             raise AssertionError("no checkpoint appeared")
         time.sleep(0.05)
+    victims = _descendants(p.pid)
     os.killpg(p.pid, signal.SIGKILL)
+    for pid in victims:  # the workers too: the whole run dies at once, as on a crashed machine
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
     p.wait()
+    for pid in victims:  # gone before the test goes on (they are not our children: poll /proc)
+        while _alive(pid):
+            time.sleep(0.02)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
 
 
 @pytest.mark.parametrize("nproc", [1, 2])
@@ -162,3 +199,19 @@ def test_resume_after_sigkill_gives_the_same_file(tmp_path, nproc):
     if nproc == 1:
         assert full.read_bytes() == part.read_bytes()
     assert not list(tmp_path.glob("*.ckpt")) and not list(tmp_path.glob(".*"))
+
+
+def test_a_second_fit_into_the_same_checkpoint_is_refused_while_the_first_runs(tmp_path):
+    import fcntl
+
+    out = tmp_path / "sv.pt"
+    lock = tmp_path / "sv.pt.ckpt.lock"
+    with open(lock, "a+") as fh:  # what a running fit (or a worker torchrun left behind) holds
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        r = sevec("fit", "--model", "vgg_mini", "--layer", "fc1", "--data", "world", "--per-class", "1", "--quiet",
+                  "--out", out, check=False)
+    assert r.returncode == 1 and "another process is running this fit" in r.stderr
+    assert not out.exists() and not (tmp_path / "sv.pt.ckpt").exists()
+    sevec("fit", "--model", "vgg_mini", "--layer", "fc1", "--data", "world", "--per-class", "1", "--quiet",
+          "--out", out)  # the lock is free again: the fit runs and leaves only its output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sv.pt"]
