@@ -23,7 +23,6 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .accumulator import SeVecAccumulator
 from .sevec import SemanticVectors
 
 METHODS = ("sevec", "cav", "unit", "mean")
@@ -74,9 +73,7 @@ def fit(method: str, features: torch.Tensor, labels: torch.Tensor, names, *, see
     t0 = time.perf_counter()
     bias = None
     if method == "sevec":
-        acc = SeVecAccumulator(k, d)
-        acc.update(h, y)
-        sv = SemanticVectors.from_accumulator(acc, list(names), allow_empty=True)
+        sv = SemanticVectors.from_features(h, y, names, allow_empty=True)
         vectors, ranking = sv.vectors, sv.rates
         need = 4 * k * d * 8  # running sums (float64): O(K D), images streamed
     elif method == "mean":

@@ -139,6 +139,17 @@ class SemanticVectors:
         fingerprint, input_size, kind)."""
         return cls(layer=layer, **acc.finalize(names, allow_empty=allow_empty), **provenance)
 
+    @classmethod
+    def from_features(cls, values: torch.Tensor, labels: torch.Tensor, names: Sequence[str], *, layer: str = "",
+                      allow_empty: bool = False, **provenance) -> "SemanticVectors":
+        """The SeVecs (Eq. 3) of activations already extracted at a layer (``values`` (N, D),
+        ``labels`` (N,) concept rows): the same numbers :func:`fit_sevecs` gives from the images,
+        without another pass through the network."""
+        h = torch.as_tensor(values).float().reshape(len(values), -1)
+        acc = SeVecAccumulator(len(names), h.shape[1])
+        acc.update(h, torch.as_tensor(labels).long())
+        return cls.from_accumulator(acc, list(names), layer=layer, allow_empty=allow_empty, **provenance)
+
     def _meta(self) -> dict:
         return {"layer": self.layer, "model_name": self.model_name, "fingerprint": self.fingerprint,
                 "input_size": list(self.input_size) if self.input_size else None, "kind": self.kind,

@@ -247,3 +247,21 @@ def test_nan_in_a_later_batch_is_caught():
     x[2, 0, 0, 1] = float("inf")
     with pytest.raises(ValueError, match="NaN or Inf in some batch"):
         sh.fit_sevecs(net, (x, torch.tensor([0, 1, 0])), "act", batch_size=1, progress=False)
+
+
+def test_sevecs_from_features_are_what_fitting_the_images_gives_and_subset_keeps_rows():
+    g = torch.Generator().manual_seed(3)
+    net = PlantedNet(10, k=4)
+    x = torch.randn(50, 1, 1, 10, generator=g)
+    y = torch.arange(50) % 4
+    fitted = sh.fit_sevecs(net, (x, y), "act", names=["a", "b", "c", "d"], batch_size=7, progress=False)
+    f = sh.extract_features(net, x, "act", progress=False).values
+    direct = sh.SemanticVectors.from_features(f, y, ["a", "b", "c", "d"], layer="act")
+    for attr in ("vectors", "rates", "counts", "diversity"):
+        assert torch.allclose(getattr(direct, attr).double(), getattr(fitted, attr).double(), atol=1e-6), attr
+    assert direct.names == fitted.names and direct.layer == "act"
+    sub = fitted.subset(["c", "a"])
+    assert sub.names == ["c", "a"] and torch.equal(sub.vectors, fitted.vectors[[2, 0]])
+    assert torch.equal(sub.rates, fitted.rates[[2, 0]]) and sub.fingerprint == fitted.fingerprint
+    with pytest.raises((KeyError, ValueError), match="zebra"):
+        fitted.subset(["zebra"])

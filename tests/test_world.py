@@ -241,3 +241,11 @@ def test_the_memo_keeps_to_its_budget_and_refuses_a_bad_setting(monkeypatch):
     with pytest.raises(ValueError, match="index must be a non-negative int"):
         w.swatch_image("colors", 1, -1)
     G.MEMO.clear()
+
+
+def test_facet_of_is_the_facet_the_image_was_drawn_with():
+    ds = W.ObjectsDataset(W.ConceptWorld(seed=2), "val", per_class=3)
+    for i in (0, 17, len(ds) - 1):
+        label, index = i % len(ds.classes), i // len(ds.classes)
+        assert ds.facet_of(i) == ds.world.object_image(label, index, "val").facet == ds.sample(i).facet
+        assert 0 <= ds.facet_of(i) < len(V.CLASSES[label].facets)

@@ -14,7 +14,7 @@ from .. import viz
 from .. import world as W
 from ..features import extract_features
 from ..models import SHIPPED, WEIGHTS_DIR, load_model
-from ..sevec import fit_sevecs
+from ..sevec import SemanticVectors
 
 
 def examples(world: W.ConceptWorld, n: int = 6) -> dict:
@@ -129,8 +129,8 @@ def texture_probe(layer: str = "fc1", n_fit: int = 60, n_eval: int = 20, k: int 
         gray = "gray" in n
         fit = W.TexturesDataset(W.ConceptWorld(0), "train", n_fit, spec=spec, grayscale=gray)
         hold = W.TexturesDataset(W.ConceptWorld(1), "test", n_eval, spec=spec, grayscale=gray)
-        sv = fit_sevecs(model, fit, layer, progress=False)
         ff, fh = extract_features(model, fit, layer, progress=False), extract_features(model, hold, layer, progress=False)
+        sv = SemanticVectors.from_features(ff.values, ff.labels, fit.classes, layer=layer)  # one pass, not two
         prec = A.precision_at_k(sv, fh.values, A.relevance_matrix(fh.labels, len(sv)), k).mean()
         clf = LogisticRegression(max_iter=2000, C=0.5).fit((ff.values > 0).numpy(), ff.labels.numpy())
         probe = clf.score((fh.values > 0).numpy(), fh.labels.numpy())
