@@ -9,7 +9,6 @@ opens the same folder.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
@@ -17,35 +16,12 @@ from pathlib import Path
 from typing import Callable
 
 import torch
-from torch.utils.data import Dataset
 
-from ._fingerprint import value_digest
+from ._fingerprint import dataset_fingerprint, value_digest  # noqa: F401 (dataset_fingerprint re-exported)
 from ._io import atomic_write, clean_stale_temporaries
 from .sevec import SemanticVectors
 
 STALE_AFTER_S = 60.0  # a temporary file older than this belongs to a process that died
-
-
-def dataset_fingerprint(ds) -> dict:
-    """What identifies ``ds`` for the cache: its own ``fingerprint()`` when it has one; else its
-    type, length and a digest of three items (first, middle, last)."""
-    fp = getattr(ds, "fingerprint", None)
-    if callable(fp):
-        return fp()
-    if isinstance(ds, torch.utils.data.Subset):
-        return {"subset_of": dataset_fingerprint(ds.dataset), "indices": value_digest(list(ds.indices))}
-    if not isinstance(ds, Dataset) or not hasattr(ds, "__len__"):
-        raise TypeError(f"cannot fingerprint {type(ds).__name__} for the cache; give it a fingerprint() method")
-    h = hashlib.sha256()
-    n = len(ds)
-    for i in sorted({0, n // 2, n - 1} if n else set()):
-        item = ds[i]
-        for part in item if isinstance(item, (tuple, list)) else (item,):
-            if isinstance(part, torch.Tensor):
-                h.update(part.detach().cpu().contiguous().numpy().tobytes())
-            else:
-                h.update(json.dumps(part, default=str, sort_keys=True).encode())
-    return {"type": type(ds).__name__, "n": n, "items": h.hexdigest()[:16]}
 
 
 class DiskCache:

@@ -20,6 +20,7 @@ import torch.nn as nn
 from torch.utils.data import DataLoader, Dataset, default_collate
 from tqdm.auto import tqdm
 
+from ._fingerprint import cached_result
 from .layers import LayerRef, resolve_layer
 
 INFO_ATTR = "_sevec_info"  # what load_model knows of a model: name, input mean/std/size, categories
@@ -425,13 +426,47 @@ def warn_if_signed(h: torch.Tensor, label: str) -> None:
 
 
 def extract_features(model: nn.Module, data, layer: str | LayerRef, *, binarize: bool = False, batch_size: int = 64,
-                     progress: bool = True) -> Features:
+                     progress: bool = True, cache=None) -> Features:
     """Activations of ``layer`` for every image, flattened to :class:`Features` (N, D).
 
     Runs where ``model`` lives, in eval mode under ``torch.inference_mode()``, batch by
-    batch; the values come back as float32 on the CPU (``binarize=True``: 1[phi(x) > 0]
-    as 0./1.). ``labels`` is None when ``data`` has none.
+    batch; the values come back as float32 on the CPU.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The network; it is not moved.
+    data : Dataset, DataLoader, tensor (N, 3, H, W) or (images, labels) tuple
+        The images (and labels, if any).
+    layer : str
+        A module name, an alias (``"pool5"``, ``"fc1"``) or ``"name@k"``; see :func:`layer_names`.
+    binarize : bool
+        Return 1[phi(x) > 0] as 0./1. instead of the raw activations.
+    batch_size, progress
+        Batch size of the streaming pass; show a progress bar.
+    cache : DiskCache, optional
+        Return the features stored for this model's weights, data and layer, or compute
+        and store them.
+
+    Returns
+    -------
+    Features
+        ``values`` (N, D) float32 on the CPU; ``labels`` (N,) or None when ``data`` has none.
+
+    Raises
+    ------
+    ValueError
+        Empty data, NaN activations, images of the wrong shape or scale, unknown layer.
     """
+    if cache is not None:
+        def compute():
+            f = extract_features(model, data, layer, binarize=binarize, batch_size=batch_size, progress=progress)
+            return {"values": f.values, "labels": f.labels}
+        params = {"layer": layer if isinstance(layer, str) else layer.label}
+        if binarize:
+            params["binarize"] = True
+        v = cached_result(cache, "tensors", "features", model, data, compute, **params)
+        return Features(v["values"], v["labels"])
     feats, labels = [], []
     dtype = model_dtype(model)
     with eval_mode(model) as dev, tap(model, layer, stop=True) as t, torch.inference_mode():

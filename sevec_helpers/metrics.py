@@ -18,6 +18,7 @@ from .features import (
     model_dtype,
     n_batches,
 )
+from ._fingerprint import cached_result
 
 
 @dataclass
@@ -30,8 +31,31 @@ class Predictions:
 
 
 @torch.no_grad()
-def predict(model: nn.Module, data, *, batch_size: int = 128, progress: bool = False) -> Predictions:
-    """Top-5 predictions (and, with labels, each label's softmax probability) for ``data``."""
+def predict(model: nn.Module, data, *, batch_size: int = 128, progress: bool = False, cache=None) -> Predictions:
+    """Top-5 predictions (and, with labels, each label's softmax probability) for ``data``.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The classifier (it is not moved).
+    data : Dataset, DataLoader, tensor or (images, labels) tuple
+        The images, with labels if any.
+    batch_size, progress
+        Batch size; show a progress bar.
+    cache : DiskCache, optional
+        Return the predictions stored for this model's weights and data, or compute and store them.
+
+    Returns
+    -------
+    Predictions
+        ``top5`` (N, 5), ``labels`` (N,) or None, ``prob_true`` (N,) or None.
+    """
+    if cache is not None:
+        def compute():
+            p = predict(model, data, batch_size=batch_size, progress=progress)
+            return {"top5": p.top5, "labels": p.labels, "prob_true": p.prob_true}
+        v = cached_result(cache, "tensors", "predictions", model, data, compute)
+        return Predictions(v["top5"], v["labels"], v["prob_true"])
     tops, ys, probs = [], [], []
     dtype = model_dtype(model)
     with eval_mode(model) as dev, torch.inference_mode():
@@ -75,9 +99,33 @@ class Accuracy:
                 "per_class_top5": self.per_class_top5.tolist()}
 
 
-def accuracy(model: nn.Module, data, num_classes: int, **kw) -> Accuracy:
-    """Top-1 / top-5 accuracy overall and per class on labelled ``data``."""
-    return accuracy_of(predict(model, data, **kw), num_classes)
+def accuracy(model: nn.Module, data, num_classes: int, *, batch_size: int = 128, progress: bool = False,
+             cache=None) -> Accuracy:
+    """Top-1 / top-5 accuracy overall and per class on labelled ``data``.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The classifier (it is not moved).
+    data : Dataset, DataLoader or (images, labels) tuple
+        Labelled images.
+    num_classes : int
+        Number of classes, for the per-class accuracies.
+    batch_size, progress, cache
+        As in :func:`predict`.
+
+    Returns
+    -------
+    Accuracy
+        ``top1``, ``top5`` (floats), ``per_class_top1`` / ``per_class_top5`` (num_classes,),
+        and per image ``predicted``, ``labels``, ``correct1``, ``correct5``, ``prob_true``.
+
+    Raises
+    ------
+    ValueError
+        When ``data`` has no labels.
+    """
+    return accuracy_of(predict(model, data, batch_size=batch_size, progress=progress, cache=cache), num_classes)
 
 
 def accuracy_of(p: Predictions, num_classes: int) -> Accuracy:

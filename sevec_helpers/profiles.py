@@ -20,12 +20,10 @@ import torch
 import torch.nn as nn
 from torch.utils.data import Dataset
 
-from ._fingerprint import model_fingerprint
-from ._version import __version__
-from .cache import DiskCache, dataset_fingerprint
+from .cache import DiskCache
 from .data import Cached
 from .features import Features, default_device, extract_features
-from .metrics import Accuracy, Predictions, accuracy_of, predict
+from .metrics import Accuracy, accuracy
 from .models import ModelSpec, load_model
 from .sevec import SemanticVectors, fit_sevecs
 
@@ -212,49 +210,34 @@ class Study:
         n = self.networks[network]
         return n.model, n.spec, {**self.data, **n.data}
 
-    def _key(self, what: str, model: nn.Module, ds: Dataset, **params) -> dict:
-        return {"what": what, "model": model_fingerprint(model), "data": dataset_fingerprint(ds),
-                "library": __version__, **params}
-
     def cached(self, kind: str, key: dict, compute: Callable):
         """The study's disk cache, for chapter-level results (e.g. saliency maps over scenes)."""
         return self.cache.get(kind, key, compute)
 
     def sevecs(self, concepts: str = "classes", layer: str = "fc1", *, network: str | None = None) -> SemanticVectors:
-        """SeVecs of ``concepts`` ("classes" or a low-level kind) at ``layer``, fitted once (cached)."""
+        """SeVecs of ``concepts`` ("classes" or a low-level kind) at ``layer``, fitted once (cached):
+        :func:`fit_sevecs` with ``cache=study.cache``."""
         model, _, data = self._model(network)
         name = "class_fit" if concepts == "classes" else f"{concepts}_fit"
         if name not in data:
             raise KeyError(f"profile {self.profile!r} has no {concepts} data to fit SeVecs on")
-        ds = data[name]
-        return self.cache.get("sevecs", self._key("sevecs", model, ds, layer=layer),
-                              lambda: fit_sevecs(model, ds, layer, kind=concepts, **self.run))
+        return fit_sevecs(model, data[name], layer, kind=concepts, cache=self.cache, **self.run)
 
     def features(self, dataset: str = "class_holdout", layer: str = "fc1", *, network: str | None = None) -> Features:
-        """Activations of ``layer`` on a dataset (float32, CPU), computed once (cached)."""
+        """Activations of ``layer`` on a dataset (float32, CPU), computed once (cached):
+        :func:`extract_features` with ``cache=study.cache``."""
         model, _, data = self._model(network)
         ds = data[dataset] if dataset in data else self.dataset(dataset)
-
-        def compute():
-            f = extract_features(model, ds, layer, **self.run)
-            return {"values": f.values, "labels": f.labels}
-        v = self.cache.get("tensors", self._key("features", model, ds, layer=layer), compute)
-        return Features(v["values"], v["labels"])
+        return extract_features(model, ds, layer, cache=self.cache, **self.run)
 
     def accuracy(self, dataset: str = "class_holdout", *, network: str | None = None) -> Accuracy:
-        """Top-1 / top-5 accuracy of the profile's model (or ``network``) on a dataset."""
+        """Top-1 / top-5 accuracy of the profile's model (or ``network``) on a dataset:
+        :func:`accuracy` with ``cache=study.cache``."""
         key = (dataset, network)
         if key not in self._acc:
             model, _, data = self._model(network)
             ds = data[dataset] if dataset in data else self.dataset(dataset)
-
-            def compute():
-                p = predict(model, ds, **self.run)
-                if p.labels is None:
-                    raise ValueError(f"accuracy needs labelled data; {dataset!r} has no labels")
-                return {"top5": p.top5, "labels": p.labels, "prob_true": p.prob_true}
-            v = self.cache.get("tensors", self._key("predictions", model, ds), compute)
-            self._acc[key] = accuracy_of(Predictions(v["top5"], v["labels"], v["prob_true"]), len(self.classes))
+            self._acc[key] = accuracy(model, ds, len(self.classes), cache=self.cache, **self.run)
         return self._acc[key]
 
     def image(self, dataset: str, i: int, *, network: str | None = None) -> np.ndarray:

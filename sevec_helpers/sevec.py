@@ -25,7 +25,7 @@ import torch
 import torch.nn as nn
 from tqdm.auto import tqdm
 
-from ._fingerprint import model_fingerprint, tensor_digest
+from ._fingerprint import cached_result, model_fingerprint, tensor_digest
 from ._io import atomic_write
 from ._version import __version__
 from .accumulator import SeVecAccumulator
@@ -426,6 +426,7 @@ def fit_sevecs(
     progress: bool = True,
     allow_empty: bool = False,
     amp: bool = False,
+    cache=None,
 ) -> SemanticVectors:
     """Fit one SeVec per concept at ``layer`` in ONE streaming pass over ``data``, where the
     model lives.
@@ -436,7 +437,17 @@ def fit_sevecs(
     ``kind`` (default: the dataset's ``concept_kind``) records what the concepts are
     ("classes", "textures", ...). The forward pass stops right after ``layer``.
     ``amp=True``: bfloat16 autocast, with the layer feeding the tap in float32.
+    ``cache`` (e.g. a :class:`sevec_helpers.cache.DiskCache`): return the SeVecs stored for
+    this model's weights, this data and this layer, or fit and store them.
     """
+    if cache is not None:
+        return cached_result(cache, "sevecs", "sevecs", model, data,
+                             lambda: fit_sevecs(model, data, layer, names=names, num_concepts=num_concepts, kind=kind,
+                                                batch_size=batch_size, progress=progress, allow_empty=allow_empty,
+                                                amp=amp),
+                             layer=layer if isinstance(layer, str) else layer.label,
+                             kind=kind if kind is not None else _concept_kind(data),
+                             names=list(names) if names is not None else None)
     if names is None:
         names = _concept_names(data)
     if names is not None and num_concepts is not None and len(names) != num_concepts:
