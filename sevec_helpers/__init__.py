@@ -1,7 +1,9 @@
 """sevec_helpers: semantic vectors (SeVecs) for global and local interpretation of CNNs.
 
 A re-implementation of Gu & Tresp, "Semantics for Global and Local Interpretation of Deep
-Neural Networks". The modules form layers, each importing only those below it:
+Neural Networks". The names below are what a newcomer needs (``import sevec_helpers as sh``);
+everything else is importable from its module. The modules form layers, each importing
+only those below it:
 
 1. core: ``layers`` -> ``features`` -> ``accumulator`` -> ``sevec`` -> ``saliency``,
    ``editing`` (Table 1); ``pointing`` and ``metrics`` beside them; ``distributed``
@@ -14,42 +16,25 @@ Neural Networks". The modules form layers, each importing only those below it:
 """
 
 from ._version import __version__
-from .accumulator import SeVecAccumulator
-from .editing import EditResult, PerturbationResult, edit_study, perturbation_study
-from .features import (
-    Features,
-    default_device,
-    extract_features,
-    model_device,
-    replace_output,
-    tap,
-)
-from .layers import LayerRef, layer_aliases, layer_names, resolve_layer
-from .metrics import Accuracy, accuracy, predict
-from .models import ModelSpec, available_models, load_model, register_model
-from .pointing import (
-    DEFAULT_ENERGIES,
-    PointingResult,
-    box_mask,
-    centre_maps,
-    generalized_pointing_game,
-    pointing_game,
-)
-from .saliency import (
-    METHODS,
-    attribute,
-    gradient_x_input,
-    guided_backprop,
-    saliency_map,
-    vanilla_gradient,
-)
+from .editing import PerturbationResult, perturbation_study
+from .features import Features, extract_features
+from .layers import layer_names
+from .metrics import Accuracy, accuracy
+from .models import load_model
+from .pointing import PointingResult, centre_maps, generalized_pointing_game, pointing_game
+from .saliency import attribute, gradient_x_input, guided_backprop, reduce_channels, vanilla_gradient
 from .sevec import Explanation, SemanticVectors, fit_sevecs
 
 __all__ = [
-    "__version__", "Features", "default_device", "extract_features", "model_device", "replace_output", "tap",
-    "LayerRef", "layer_aliases", "layer_names", "resolve_layer", "Accuracy", "accuracy", "predict", "ModelSpec",
-    "available_models", "load_model", "register_model", "DEFAULT_ENERGIES", "PointingResult", "box_mask",
-    "centre_maps", "generalized_pointing_game", "pointing_game", "METHODS", "attribute", "gradient_x_input",
-    "guided_backprop", "saliency_map", "vanilla_gradient", "EditResult", "Explanation", "PerturbationResult",
-    "SemanticVectors", "SeVecAccumulator", "edit_study", "fit_sevecs", "perturbation_study",
+    # models and layers
+    "load_model", "layer_names",
+    # semantic vectors (Sec. 3-4)
+    "fit_sevecs", "SemanticVectors", "Explanation", "extract_features", "Features", "accuracy", "Accuracy",
+    # editing a layer (Table 1)
+    "perturbation_study", "PerturbationResult",
+    # saliency and its semantic versions (Sec. 5)
+    "attribute", "vanilla_gradient", "guided_backprop", "gradient_x_input", "reduce_channels",
+    # the pointing game (Sec. 5.2)
+    "generalized_pointing_game", "pointing_game", "PointingResult", "centre_maps",
+    "__version__",
 ]

@@ -25,7 +25,7 @@ from typing import Sequence
 
 from ._version import __version__
 
-METHOD_IDS = {"gradient": "gradient", "guided": "guided_backprop", "gxi": "gradient_x_input"}
+METHOD_IDS = {"gradient": "vanilla_gradient", "guided": "guided_backprop", "gxi": "gradient_x_input"}
 
 
 class CommandError(Exception):
@@ -206,7 +206,7 @@ def _saliency(a) -> int:
     from PIL import Image
 
     from .data import load_rgb
-    from .saliency import attribute, saliency_map
+    from .saliency import attribute, reduce_channels
 
     out = Path(a.out)
     model, spec, device = _model(a)
@@ -220,7 +220,7 @@ def _saliency(a) -> int:
     x = torch.stack([spec.transform(im) for im in imgs])
     target = _target(spec, a.target)
     attr = attribute(model, x, target, METHOD_IDS[a.method], sevecs=sv, threshold=a.threshold)
-    maps = saliency_map(attr).cpu().numpy()
+    maps = reduce_channels(attr).cpu().numpy()
     out.mkdir(parents=True, exist_ok=True)
     from matplotlib import colormaps
 
@@ -286,7 +286,7 @@ def _pointing_game(a) -> int:
 
     from ._io import atomic_write
     from .pointing import generalized_pointing_game
-    from .saliency import attribute, saliency_map
+    from .saliency import attribute, reduce_channels
     from .scene_eval import scene_pairs
 
     out = Path(a.out)
@@ -310,7 +310,7 @@ def _pointing_game(a) -> int:
 
         x = torch.stack([scenes[int(i)][0] for i in pairs.scene[sel]])
         attr = attribute(model, x, torch.as_tensor(pairs.target[sel]), METHOD_IDS[a.method], sevecs=sv)
-        g = generalized_pointing_game(saliency_map(attr), [pairs.boxes[i] for i in sel], energies, q=a.q)
+        g = generalized_pointing_game(reduce_channels(attr), [pairs.boxes[i] for i in sel], energies, q=a.q)
         hits.append(g.per_image)
     per = np.concatenate(hits)
     acc = per.mean(0)

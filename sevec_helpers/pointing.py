@@ -53,7 +53,7 @@ def _as_maps(maps) -> torch.Tensor:
         raise TypeError(f"maps must be a tensor or array (N, H, W), got {type(maps).__name__}") from None
     if m.dim() != 3:
         raise ValueError(f"maps must have shape (N, H, W); got {tuple(m.shape)} "
-                         f"(reduce attributions with saliency_map first)")
+                         f"(reduce attributions with reduce_channels first)")
     if m.shape[0] == 0 or m.shape[1] == 0 or m.shape[2] == 0:
         raise ValueError(f"maps must not be empty, got shape {tuple(m.shape)}")
     if m.is_complex():
@@ -63,7 +63,7 @@ def _as_maps(maps) -> torch.Tensor:
     if not torch.isfinite(m).all():
         raise ValueError("maps contain NaN or Inf")
     if (m < 0).any():
-        raise ValueError("maps must be non-negative energies; use saliency_map(attr, 'abs_sum') or clip negatives")
+        raise ValueError("maps must be non-negative energies; use reduce_channels(attr, 'abs_sum') or clip negatives")
     return m
 
 

@@ -2,7 +2,7 @@
 
 ``attribute(model, x, target, method=...)`` with ``method`` one of :data:`METHODS`:
 
-- ``"gradient"``: d o_t / d x (vanilla gradient);
+- ``"vanilla_gradient"``: d o_t / d x;
 - ``"guided_backprop"``: at every ReLU/ReLU6 the backward signal is
   g_in = g_out * 1[g_out > 0] * 1[x > 0] (ReLU6 also zeroes where x >= 6);
 - ``"gradient_x_input"``: x * d o_t / d x with the true gradient.
@@ -10,8 +10,8 @@
 Every method has a semantic version (``sevecs=...``): the gradient arriving at
 ``mask_layer`` (pool5 in the paper) is multiplied by the target class's mask
 1[r_t > threshold], per sample, inside the same single backward pass. o_t is the target's
-logit. ``vanilla_gradient``, ``guided_backprop`` and ``gradient_x_input`` are the same
-call with the method fixed.
+logit. :func:`vanilla_gradient`, :func:`guided_backprop` and :func:`gradient_x_input` are
+the same call with the method fixed; :func:`reduce_channels` turns an attribution into a map.
 
 The computation runs where the model lives; the attribution comes back on the device of
 ``x``. All hooks are tensor hooks registered from forward hooks inside a context manager,
@@ -43,7 +43,10 @@ from .features import (
 from .layers import rectifier_modules, resolve_layer, same_layer
 from .sevec import SemanticVectors
 
-METHODS = {"gradient": "Gradient", "guided_backprop": "GuidedBP", "gradient_x_input": "Gradient*Input"}
+METHOD_LABELS = {"vanilla_gradient": "Gradient", "guided_backprop": "GuidedBP", "gradient_x_input": "Gradient*Input"}
+"""Display name of each method id (tables, legends)."""
+METHODS = tuple(METHOD_LABELS)
+"""The method ids :func:`attribute` accepts."""
 """Method id -> display name. ``attribute(..., method=id)`` runs it."""
 
 # activations the guided rule is not defined for (it rewrites rectifiers only)
@@ -197,17 +200,50 @@ def attribute(model: nn.Module, x: torch.Tensor, target, method: str = "guided_b
               check_provenance: bool = True) -> torch.Tensor:
     """Attribution of the target logit to the input, shaped like ``x``, by ``method``.
 
-    ``target``: a class index, a class name (models from :func:`load_model` carry their
-    category names), or one per image. With ``sevecs`` (SeVecs fitted on this model,
-    e.g. at pool5), the semantic version: sample n's gradient at ``mask_layer`` (default:
-    the SeVecs' layer) is multiplied by the mask of the SeVec of its target class
-    (row = class index), or of ``concepts`` (names or rows, one or one per image) when
-    given. SeVecs of another model, input size or kind of concept are refused
-    (``check_provenance=False`` warns instead). Guided Backprop refuses models with
-    activations it does not cover (``allow_unguided=True`` warns instead).
+    With ``sevecs`` (SeVecs fitted on this model, e.g. at pool5) it is the semantic version
+    (paper Sec. 5): sample n's gradient at the SeVecs' layer is multiplied by the mask
+    1[r > threshold] of its target class's SeVec, inside the same single backward pass.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A classifier returning logits (N, num_classes); it is not moved.
+    x : torch.Tensor
+        Normalised images (N, 3, H, W).
+    target : int, str, or a sequence of them
+        A class index, a class name (models from :func:`load_model` carry their category
+        names), or one per image.
+    method : {"vanilla_gradient", "guided_backprop", "gradient_x_input"}
+        The backpropagation method.
+    sevecs : SemanticVectors, optional
+        Class SeVecs fitted on this model at the mask layer: gives the semantic version.
+    concepts : str, int or a sequence of them, optional
+        Which SeVec rows mask each sample (names or rows; one, or one per image). Default:
+        the row of the target class.
+    mask_layer : str, optional
+        The layer whose incoming gradient is masked; default the SeVecs' layer (they must agree).
+    threshold, by : float, {"rate", "vector"}
+        The mask is 1[rate > threshold] (``by="rate"``, the book's reading) or
+        1[vector > threshold] (the paper's literal formula).
+    allow_unguided : bool
+        Guided Backprop refuses models with activations it cannot guide; True warns instead.
+    check_provenance : bool
+        SeVecs of another model, input size or kind of concept are refused; False warns instead.
+
+    Returns
+    -------
+    torch.Tensor
+        The attribution, shaped like ``x``, on ``x``'s device.
+
+    Raises
+    ------
+    ValueError, TypeError
+        Unknown method, targets out of range, SeVecs of another model or layer, un-guidable
+        activations, wrong image shape or dtype.
     """
     if method not in METHODS:
-        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+        hint = " (the vanilla gradient's id is 'vanilla_gradient')" if method == "gradient" else ""
+        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}{hint}")
     x_in = x
     x = check_images(x, dtype=model_dtype(model))
     if sevecs is not None and not isinstance(sevecs, SemanticVectors):
@@ -258,36 +294,55 @@ def attribute(model: nn.Module, x: torch.Tensor, target, method: str = "guided_b
     return res.to(x_in.device if isinstance(x_in, torch.Tensor) else "cpu")
 
 
-def vanilla_gradient(model: nn.Module, x: torch.Tensor, target, **kwargs) -> torch.Tensor:
-    """The gradient of the target logit with respect to the input (``sevecs=``: its semantic
-    version). Keyword arguments as in :func:`attribute`."""
-    return attribute(model, x, target, "gradient", **kwargs)
+def vanilla_gradient(model: nn.Module, x: torch.Tensor, target, *, sevecs: SemanticVectors | None = None,
+                     concepts=None, mask_layer: str | None = None, threshold: float = 0.5, by: str = "rate",
+                     check_provenance: bool = True) -> torch.Tensor:
+    """The gradient of the target logit with respect to the input; with ``sevecs=`` its
+    semantic version. Parameters and return value as in :func:`attribute`."""
+    return attribute(model, x, target, "vanilla_gradient", sevecs=sevecs, concepts=concepts, mask_layer=mask_layer,
+                     threshold=threshold, by=by, check_provenance=check_provenance)
 
 
-def guided_backprop(model: nn.Module, x: torch.Tensor, target, **kwargs) -> torch.Tensor:
-    """Guided Backprop (Springenberg et al.), or with ``sevecs=`` its semantic version.
-    Keyword arguments as in :func:`attribute`."""
-    return attribute(model, x, target, "guided_backprop", **kwargs)
+def guided_backprop(model: nn.Module, x: torch.Tensor, target, *, sevecs: SemanticVectors | None = None,
+                    concepts=None, mask_layer: str | None = None, threshold: float = 0.5, by: str = "rate",
+                    allow_unguided: bool = False, check_provenance: bool = True) -> torch.Tensor:
+    """Guided Backprop (Springenberg et al. 2014); with ``sevecs=`` its semantic version.
+    Parameters and return value as in :func:`attribute`."""
+    return attribute(model, x, target, "guided_backprop", sevecs=sevecs, concepts=concepts, mask_layer=mask_layer,
+                     threshold=threshold, by=by, allow_unguided=allow_unguided, check_provenance=check_provenance)
 
 
-def gradient_x_input(model: nn.Module, x: torch.Tensor, target, **kwargs) -> torch.Tensor:
-    """Gradient*Input, or with ``sevecs=`` its semantic version. Keyword arguments as in
-    :func:`attribute`."""
-    return attribute(model, x, target, "gradient_x_input", **kwargs)
+def gradient_x_input(model: nn.Module, x: torch.Tensor, target, *, sevecs: SemanticVectors | None = None,
+                     concepts=None, mask_layer: str | None = None, threshold: float = 0.5, by: str = "rate",
+                     check_provenance: bool = True) -> torch.Tensor:
+    """Gradient*Input (the input times the true gradient); with ``sevecs=`` its semantic
+    version. Parameters and return value as in :func:`attribute`."""
+    return attribute(model, x, target, "gradient_x_input", sevecs=sevecs, concepts=concepts, mask_layer=mask_layer,
+                     threshold=threshold, by=by, check_provenance=check_provenance)
 
 
-def saliency_map(attr: torch.Tensor, reduce: str = "abs_sum") -> torch.Tensor:
-    """Reduce an attribution (N, C, H, W) to a map (N, H, W).
+def reduce_channels(attr: torch.Tensor, how: str = "abs_sum") -> torch.Tensor:
+    """Reduce an attribution (N, C, H, W) to a saliency map (N, H, W).
 
-    ``abs_sum``: sum of absolute values over channels (default); ``max_abs``: the largest
-    absolute value; ``pos_sum``: sum of the positive part.
+    Parameters
+    ----------
+    attr : torch.Tensor
+        An attribution from :func:`attribute` (N, C, H, W).
+    how : {"abs_sum", "max_abs", "pos_sum"}
+        Sum of absolute values over channels (the book's default), the largest absolute
+        value, or the sum of the positive part.
+
+    Returns
+    -------
+    torch.Tensor
+        The map (N, H, W), non-negative, on ``attr``'s device.
     """
     if not isinstance(attr, torch.Tensor) or attr.dim() != 4:
         raise ValueError(f"attr must be a tensor (N, C, H, W), got {getattr(attr, 'shape', type(attr))}")
-    if reduce == "abs_sum":
+    if how == "abs_sum":
         return attr.abs().sum(1)
-    if reduce == "max_abs":
+    if how == "max_abs":
         return attr.abs().amax(1)
-    if reduce == "pos_sum":
+    if how == "pos_sum":
         return attr.clamp(min=0).sum(1)
-    raise ValueError(f"reduce must be 'abs_sum', 'max_abs' or 'pos_sum', got {reduce!r}")
+    raise ValueError(f"how must be 'abs_sum', 'max_abs' or 'pos_sum', got {how!r}")

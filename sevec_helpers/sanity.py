@@ -22,7 +22,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from .saliency import attribute, saliency_map
+from .saliency import attribute, reduce_channels
 from .scene_eval import energy_share, scene_pairs
 from .sevec import SemanticVectors
 
@@ -108,14 +108,14 @@ def map_similarity(a: torch.Tensor, b: torch.Tensor) -> dict[str, np.ndarray]:
     return {k: np.array(v, float) for k, v in out.items()}
 
 
-VARIANTS = (("gradient", False), ("gradient", True), ("guided_backprop", False), ("guided_backprop", True),
+VARIANTS = (("vanilla_gradient", False), ("vanilla_gradient", True), ("guided_backprop", False), ("guided_backprop", True),
             ("gradient_x_input", False), ("gradient_x_input", True))
 
 
 def variant_name(method: str, semantic: bool) -> str:
-    from .saliency import METHODS
+    from .saliency import METHOD_LABELS
 
-    return ("Semantic " if semantic else "") + METHODS[method]
+    return ("Semantic " if semantic else "") + METHOD_LABELS[method]
 
 
 def masks_of_the_trained_network(model: nn.Module, x: torch.Tensor, target: torch.Tensor, sv: SemanticVectors,
@@ -132,7 +132,7 @@ def masks_of_the_trained_network(model: nn.Module, x: torch.Tensor, target: torc
 def all_maps(model: nn.Module, x: torch.Tensor, target: torch.Tensor, sv: SemanticVectors,
              variants=VARIANTS, **kw) -> dict[str, torch.Tensor]:
     """Maps (N, H, W) of every method, plain and semantic (``kw`` go to :func:`attribute`)."""
-    return {variant_name(m, s): saliency_map(attribute(model, x, target, m, sevecs=sv if s else None, **kw)).cpu()
+    return {variant_name(m, s): reduce_channels(attribute(model, x, target, m, sevecs=sv if s else None, **kw)).cpu()
             for m, s in variants}
 
 

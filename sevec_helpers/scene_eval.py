@@ -14,7 +14,7 @@ from tqdm.auto import tqdm
 
 from .analysis import N_BOOT, bootstrap_mean
 from .pointing import PointingResult, box_mask, generalized_pointing_game, pointing_game
-from .saliency import METHODS, attribute, saliency_map
+from .saliency import METHOD_LABELS, attribute, reduce_channels
 from .sevec import SemanticVectors
 
 PLAIN, OWN, OTHER, PERMUTED = "plain", "own mask", "other object's mask", "permuted mask"
@@ -22,7 +22,7 @@ PLAIN, OWN, OTHER, PERMUTED = "plain", "own mask", "other object's mask", "permu
 
 def map_name(method: str, variant: str) -> str:
     """Display name of a map: "GuidedBP", "Semantic GuidedBP", "Semantic GuidedBP (permuted mask)"."""
-    base = METHODS[method]
+    base = METHOD_LABELS[method]
     if variant == PLAIN:
         return base
     return f"Semantic {base}" + ("" if variant == OWN else f" ({variant})")
@@ -111,7 +111,7 @@ def iter_scene_maps(model: nn.Module, scenes, pairs: ScenePairs, sv_mask: Semant
                 orow = torch.tensor([row(c) for c in pairs.other[idx]])
                 k = torch.as_tensor(keep)
                 a = attribute(model, x[k], t[k], m, sevecs=sv_mask, concepts=orow)
-            yield idx, map_name(m, v), saliency_map(a, reduce).cpu()
+            yield idx, map_name(m, v), reduce_channels(a, reduce).cpu()
         for i in set(cache) - set(int(j) for j in pairs.scene[sel[-1]:sel[-1] + 1]):
             del cache[i]
 

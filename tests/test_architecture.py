@@ -129,7 +129,7 @@ def test_entry_points_compute_where_the_model_lives(monkeypatch):
     sv = sh.fit_sevecs(m, (x, y), "features.2", progress=False, allow_empty=True)
     sv1 = sh.fit_sevecs(m, (x, y), "classifier.1", progress=False, allow_empty=True)
     sh.perturbation_study(m, (x, y), sv1, progress=False)
-    for method in sh.METHODS:
+    for method in sh.saliency.METHODS:
         assert sh.attribute(m, x[:2], y[:2], method, sevecs=sv).device.type == "cpu"
     metrics.accuracy(m, (x, y), 3)
     scenes = [(x[i], {"boxes": torch.tensor([[0, 0, 4, 4], [4, 4, 8, 8]]), "labels": torch.tensor([0, 1])})

@@ -106,7 +106,7 @@ def test_class_sensitivity_on_two_objects_and_on_the_runner_up():
     net = TwoHalves().eval()
     x = torch.rand(6, 3, 8, 8) + 0.1
     sv = sh.fit_sevecs(net, (x, torch.tensor([0, 1] * 3)), "act", progress=False)
-    plain = (("gradient", False),)
+    plain = (("vanilla_gradient", False),)
     two = SC.class_sensitivity(net, _scenes([[0, 1], [1, 0], [0, 1]]), sv, variants=plain)
     assert two.second == "object" and len(two.scene) == 3
     # disjoint halves: the two maps rank pixels in opposite order

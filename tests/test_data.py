@@ -175,7 +175,7 @@ def test_restrict_outputs_keeps_aliases_and_picks_columns():
     with torch.no_grad():
         assert torch.equal(sub(x), base(x)[:, [0, 217, 482]])
     assert sspec.categories == ["tench", "English springer", "cassette player"]
-    assert sh.layer_aliases(sub)["fc1"] == "base.classifier.2"
+    assert sh.layers.layer_aliases(sub)["fc1"] == "base.classifier.2"
     assert sh.extract_features(sub, x, "fc1", progress=False).values.shape == (2, 4096)
 
 

@@ -18,7 +18,7 @@ def setup():
 
 @cuda
 def test_default_device_is_cuda():
-    assert sh.default_device().type == "cuda"
+    assert sh.features.default_device().type == "cuda"
 
 
 @cuda

@@ -150,7 +150,7 @@ def test_pointing_game_refuses_normalised_boxes_and_bad_tolerances():
 
 
 def test_a_stray_label_allocates_nothing_before_the_error():
-    acc = sh.SeVecAccumulator(None, 5)
+    acc = sh.accumulator.SeVecAccumulator(None, 5)
     acc.update(torch.ones(25, 5), torch.tensor(list(range(24)) + [40000]))
     assert acc.sums.shape == (25, 5)  # rows only for the labels seen, not 40001
     with pytest.raises(ValueError, match="39976 concept\\(s\\) have no sample"):

@@ -73,7 +73,7 @@ def test_zero_energy_equals_argmax_rule():
     maps = torch.rand(50, 12, 12, generator=g)
     boxes = [[(2, 3, 8, 9)]] * 50
     r = sh.generalized_pointing_game(maps, boxes, (0.0,))
-    inside = sh.box_mask([(2, 3, 8, 9)], 12, 12).reshape(-1)
+    inside = sh.pointing.box_mask([(2, 3, 8, 9)], 12, 12).reshape(-1)
     arg = maps.reshape(50, -1).argmax(1)
     assert r.per_image[:, 0].tolist() == inside[arg].tolist()
     classic = sh.pointing_game(maps, boxes, tolerance=0)
@@ -121,7 +121,7 @@ def test_vectorised_equals_reference(m, box, q):
 @settings(max_examples=150, deadline=None)
 @given(maps_st, box_st, st.integers(0, 35), st.floats(0.1, 10))
 def test_adding_outside_energy_never_raises_accuracy(m, box, pos, amount):
-    inside = sh.box_mask([box], 6, 6).numpy()
+    inside = sh.pointing.box_mask([box], 6, 6).numpy()
     y, x = divmod(pos, 6)
     if inside[y, x]:
         return

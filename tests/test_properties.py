@@ -59,7 +59,7 @@ def _ok_or_clear(fn):
 @given(shape=shapes, dtype=dtypes, special=st.one_of(st.none(), SPECIAL), device=devices,
        target=st.one_of(st.integers(-2, 5), st.lists(st.integers(-1, 4), min_size=0, max_size=3),
                         st.sampled_from(["zebra", 1.5, None, True])),
-       method=st.sampled_from(list(sh.METHODS)))
+       method=st.sampled_from(list(sh.saliency.METHODS)))
 def test_saliency_inputs(shape, dtype, special, device, target, method):
     x = _tensor(shape, dtype, special, device)
     out = _ok_or_clear(lambda: sh.attribute(MODEL, x, target, method))

@@ -146,7 +146,7 @@ def _manual_semantic(m, x, target, mask, guided: bool):
             for i, mod in enumerate(seq):
                 if isinstance(mod, nn.ReLU):
                     seq[i] = _GuidedModule()
-    pool5 = int(sh.layer_aliases(m)["pool5"].split(".")[1])
+    pool5 = int(sh.layers.layer_aliases(m)["pool5"].split(".")[1])
     xin = x.clone().requires_grad_(True)
     p5 = m.features[: pool5 + 1](xin)
     rest = m.features[pool5 + 1 :](p5)
@@ -221,13 +221,13 @@ def test_hooks_removed_when_model_raises():
     assert m.training
 
 
-def test_saliency_map_reductions():
+def test_reduce_channels():
     a = torch.tensor([[[[1.0]], [[-3.0]], [[2.0]]]])
-    assert sh.saliency_map(a).item() == 6.0
-    assert sh.saliency_map(a, "max_abs").item() == 3.0
-    assert sh.saliency_map(a, "pos_sum").item() == 3.0
-    with pytest.raises(ValueError, match="reduce"):
-        sh.saliency_map(a, "mean")
+    assert sh.reduce_channels(a).item() == 6.0
+    assert sh.reduce_channels(a, "max_abs").item() == 3.0
+    assert sh.reduce_channels(a, "pos_sum").item() == 3.0
+    with pytest.raises(ValueError, match="how must be"):
+        sh.reduce_channels(a, "mean")
 
 
 def test_concepts_argument_picks_the_sevec_row():

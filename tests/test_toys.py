@@ -26,7 +26,7 @@ def test_eq3_on_a_4_unit_layer():
 def test_relu_rules_and_semantic_mask_by_hand():
     m = toys._Tiny()
     x = torch.tensor([1.0, 0.5]).reshape(1, 1, 1, 2)
-    assert saliency.attribute(m, x, 0, "gradient").flatten().tolist() == [-3.0, -3.0]
+    assert saliency.attribute(m, x, 0, "vanilla_gradient").flatten().tolist() == [-3.0, -3.0]
     assert saliency.attribute(m, x, 0, "guided_backprop").flatten().tolist() == [1.0, -1.0]
     assert saliency.attribute(m, x, 0, "gradient_x_input").flatten().tolist() == [-3.0, -1.5]
     assert "(1, -1)" in toys.semantic_mask().data and "[1.0, -1.0]" in toys.semantic_mask().data

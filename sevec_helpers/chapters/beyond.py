@@ -116,7 +116,7 @@ class Sanity:
     def checks(self) -> list[C.Check]:
         out = []
         last = {k: np.nanmean(v["spearman"][-1]) for k, v in self.cascading.similarity.items()}
-        for method in ("gradient", "guided_backprop", "gradient_x_input"):
+        for method in ("vanilla_gradient", "guided_backprop", "gradient_x_input"):
             plain, sem = SC.variant_name(method, False), SC.variant_name(method, True)
             out.append(C.Check(f"sanity_randomized_{method}", f"Cascading randomisation: {plain} and its semantic "
                                f"version after every layer is random", f"rank correlation with the trained maps "

@@ -11,7 +11,7 @@ from .. import claims as C
 from .. import scene_eval as E
 from .. import viz
 from ..profiles import Study
-from ..saliency import METHODS
+from ..saliency import METHOD_LABELS
 from . import Record, toys  # noqa: F401  (toys: the chapter's worked examples)
 from . import scenes as S
 
@@ -106,13 +106,13 @@ def record(study: Study, m: E.SceneMetrics | None = None) -> Record:
         above = int(np.sum(np.asarray(h["low"]) > 0))
         below = int(np.sum(np.asarray(h["high"]) < 0))
         checks.append(C.Check(f"fig7_half_{method}", f"Fig. 7 with a lenient game: half of the kept pixels in the box "
-                              f"({METHODS[method]})", f"improvement {min(h['improvement']):+.3f} .. "
+                              f"({METHOD_LABELS[method]})", f"improvement {min(h['improvement']):+.3f} .. "
                               f"{max(h['improvement']):+.3f}; interval above 0 at {above}, below 0 at {below} of "
                               f"{len(m.energies)} energies", "a softer version of the paper's game",
                               {"above": above, "below": below}))
         plain, own = m.classic[E.map_name(method, E.PLAIN)], m.classic[E.map_name(method, E.OWN)]
         cm, clo, chi = A.bootstrap_mean(own.astype(float) - plain.astype(float), m.scene)
-        checks.append(C.Check(f"classic_{method}", f"Classic pointing game, semantic minus plain ({METHODS[method]})",
+        checks.append(C.Check(f"classic_{method}", f"Classic pointing game, semantic minus plain ({METHOD_LABELS[method]})",
                               f"{plain.mean():.3f} -> {own.mean():.3f} ({cm:+.3f} [{clo:+.3f}, {chi:+.3f}])",
                               "the m -> 0 end of the game, with a 15 px (at 224 px) tolerance",
                               {"plain": float(plain.mean()), "semantic": float(own.mean()), "low": clo, "high": chi}))

@@ -17,7 +17,7 @@ from .. import viz
 from .. import world as W
 from ..features import default_device, extract_features
 from ..models import load_model
-from ..saliency import METHODS, gradient_x_input, guided_backprop, saliency_map
+from ..saliency import METHOD_LABELS, gradient_x_input, guided_backprop, reduce_channels
 from ..sevec import fit_sevecs
 from . import Record
 
@@ -93,8 +93,8 @@ def explain_photos(net: RealNetwork, low: dict):
 
 def saliency_figure(net: RealNetwork):
     t1 = torch.tensor(list(net.top1.values()))
-    gbp = saliency_map(guided_backprop(net.model, net.x, t1)).numpy()
-    gxi = saliency_map(gradient_x_input(net.model, net.x, t1)).numpy()
+    gbp = reduce_channels(guided_backprop(net.model, net.x, t1)).numpy()
+    gxi = reduce_channels(gradient_x_input(net.model, net.x, t1)).numpy()
     pics, titles = [], []
     for i, n in enumerate(net.photos):
         pics += [net.spec.denormalize(net.x[i : i + 1])[0].clamp(0, 1).permute(1, 2, 0).numpy(),
@@ -164,7 +164,7 @@ def record(net: RealNetwork, low: dict, distinct: dict, c: Composites) -> Record
     for method in ("guided_backprop", "gradient_x_input"):
         d = E.discriminativeness(c.metrics, method)
         e = d["effect"]
-        checks.append(C.Check(f"lite_fewshot_{method}", f"Few-shot semantic {METHODS[method]} on two-photo "
+        checks.append(C.Check(f"lite_fewshot_{method}", f"Few-shot semantic {METHOD_LABELS[method]} on two-photo "
                               f"composites", f"energy on the target photo {d['plain']:.3f} -> {d['own']:.3f} "
                               f"({e[0]:+.3f} [{e[1]:+.3f}, {e[2]:+.3f}])",
                               "the SeVecs were fitted on views of these same photos: this shows the mechanism, not "

@@ -56,7 +56,7 @@ def relu_rules():
     """The plain gradient, Guided Backprop and Gradient*Input on :class:`_Tiny` at x = (1, 0.5)."""
     m = _Tiny()
     x = torch.tensor([1.0, 0.5]).reshape(1, 1, 1, 2)
-    g = {meth: attribute(m, x, 0, meth).flatten().tolist() for meth in ("gradient", "guided_backprop",
+    g = {meth: attribute(m, x, 0, meth).flatten().tolist() for meth in ("vanilla_gradient", "guided_backprop",
                                                                         "gradient_x_input")}
     text = ("With x = (1, 0.5): z = Wx = (0.5, 2.5), both positive, so both ReLUs pass. The output for class 0 is "
             "o = V[0] relu(z) with V[0] = (1, -2): the signal arriving at the ReLUs is (1, -2).\n\n"
@@ -76,8 +76,8 @@ def semantic_mask():
     rates = torch.tensor([[0.9, 0.2], [0.3, 0.8]])   # class 0 fires channel 0, class 1 channel 1
     sv = SemanticVectors(rates / rates.norm(dim=1, keepdim=True), rates, torch.ones(2, dtype=torch.long),
                          torch.zeros(2, dtype=torch.long), ["class 0", "class 1"], "act", torch.zeros(2))
-    plain = attribute(m, x, 0, "gradient").flatten().tolist()
-    sem = attribute(m, x, 0, "gradient", sevecs=sv).flatten().tolist()
+    plain = attribute(m, x, 0, "vanilla_gradient").flatten().tolist()
+    sem = attribute(m, x, 0, "vanilla_gradient", sevecs=sv).flatten().tolist()
     text = ("Let the ReLU layer play pool5, with 2 channels. Class 0's activation rates are r = (0.9, 0.2): its "
             "mask 1[r > 0.5] = (1, 0). In the backward pass the signal arriving at pool5, (1, -2), is multiplied by "
             "the mask: (1, 0). Channel 1, irrelevant to class 0, passes nothing back. Then W^T (1, 0) = (1, -1) "
