@@ -8,9 +8,15 @@ on every in-place write, ``load_state_dict`` included).
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
+import os
+import sys
+import types
+from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn as nn
 from torch.utils.data import Dataset
@@ -78,6 +84,155 @@ def dataset_fingerprint(ds) -> dict:
     return {"type": type(ds).__name__, "n": n, "items": h.hexdigest()[:16]}
 
 
+# ---------------------------------------------------------------------------------------
+# what computed it: a digest of the package source a result depends on
+# ---------------------------------------------------------------------------------------
+
+PACKAGE = __name__.split(".")[0]
+_PACKAGE_DIR = Path(__file__).resolve().parent
+_SOURCE_MEMO: dict = {}  # file -> ((mtime_ns, size), (digest, imported modules))
+
+
+def _module_file(name: str, root: Path) -> Path | None:
+    """The source file of package module ``name`` ("sevec_helpers.x.y") under ``root``, or None."""
+    parts = name.split(".")
+    if parts[0] != PACKAGE:
+        return None
+    base = root.joinpath(*parts[1:])
+    for p in (base.with_suffix(".py"), base / "__init__.py"):
+        if p.is_file():
+            return p
+    return None
+
+
+def _strip_docstrings(tree: ast.AST) -> ast.AST:
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
+                node.body = node.body[1:] or [ast.Pass()]
+    return tree
+
+
+def _parse_source(name: str, path: Path, root: Path) -> tuple[str, frozenset]:
+    """(digest of the code, package modules it imports). The digest is of the syntax tree with
+    docstrings removed, so editing a comment, a docstring or the layout does not count as a code
+    change; imports are read anywhere in the file (functions included), like the layering test."""
+    st = path.stat()
+    memo = _SOURCE_MEMO.get(path)
+    if memo is not None and memo[0] == (st.st_mtime_ns, st.st_size):
+        return memo[1]
+    tree = ast.parse(path.read_bytes(), filename=str(path))
+    is_pkg = path.name == "__init__.py"
+    here = name.split(".") if is_pkg else name.split(".")[:-1]
+    deps = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            targets = [(a.name, ()) for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = here[: len(here) - (node.level - 1)]
+                mod = ".".join(base + (node.module.split(".") if node.module else []))
+            else:
+                mod = node.module or ""
+            targets = [(mod, tuple(a.name for a in node.names))]
+        else:
+            continue
+        for mod, names in targets:
+            if mod.split(".")[0] != PACKAGE:
+                continue
+            subs = [f"{mod}.{n}" for n in names if _module_file(f"{mod}.{n}", root) is not None]
+            deps.update(subs)
+            if len(subs) < len(names) or not names:  # names taken from the module itself
+                deps.add(mod)
+    deps.discard(name)
+    digest = hashlib.sha256(ast.dump(_strip_docstrings(tree)).encode()).hexdigest()[:12]
+    out = (digest, frozenset(deps))
+    _SOURCE_MEMO[path] = ((st.st_mtime_ns, st.st_size), out)
+    return out
+
+
+def _root_modules(obj) -> tuple[set, set]:
+    """(package modules, other top-level packages) that define ``obj``: a module name, a
+    module, a function or class, a model (every submodule's class) or a dataset / loader."""
+    mods, external = set(), set()
+
+    def add(modname):
+        if not modname:
+            return
+        top = modname.split(".")[0]
+        if top == PACKAGE:
+            mods.add(modname)
+        elif top not in ("builtins", "__main__", "torch", "numpy"):
+            external.add(top)
+
+    if isinstance(obj, str):
+        add(obj)
+    elif isinstance(obj, types.ModuleType):
+        add(obj.__name__)
+    elif isinstance(obj, nn.Module):
+        for m in obj.modules():
+            add(type(m).__module__)
+    elif callable(obj) and not isinstance(obj, type) and hasattr(obj, "__module__") and hasattr(obj, "__code__"):
+        add(obj.__module__)
+    elif isinstance(obj, type):
+        add(obj.__module__)
+    else:  # a dataset, a loader, a wrapper: its class and those of what it wraps
+        seen = 0
+        while obj is not None and seen < 8:
+            add(type(obj).__module__)
+            obj = getattr(obj, "dataset", None) or (obj.__dict__.get("base") if hasattr(obj, "__dict__") else None)
+            seen += 1
+    return mods, external
+
+
+def code_fingerprint(*roots, root: str | os.PathLike | None = None) -> dict:
+    """What code computes a result, for a cache key: per package module that ``roots`` depend on
+    (the modules defining them and, transitively, every package module those import, read
+    statically), a digest of its code (docstrings, comments and layout excluded), plus the
+    versions of torch, numpy and of any other package a root comes from (e.g. torchvision
+    for its models).
+
+    Parameters
+    ----------
+    *roots : str, module, function, class, nn.Module or dataset
+        What the result was computed by: module names ("sevec_helpers.sevec"), the compute
+        function, the model (the classes of all its submodules), the data.
+    root : path, optional
+        The package's source folder (default: the installed package); for tests.
+
+    Returns
+    -------
+    dict
+        ``{"modules": {relative path: digest}, "versions": {package: version}}``, JSON-able.
+        Two results computed by the same code and libraries get equal fingerprints; an edit to
+        the code of one module changes the fingerprint of exactly the results that depend on it.
+    """
+    pkg_dir = Path(root) if root is not None else _PACKAGE_DIR
+    mods, external = set(), set()
+    for r in roots:
+        m, e = _root_modules(r)
+        mods |= m
+        external |= e
+    todo, seen, digests = sorted(mods), set(), {}
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        path = _module_file(name, pkg_dir)
+        if path is None:
+            continue
+        digest, deps = _parse_source(name, path, pkg_dir)
+        digests[path.relative_to(pkg_dir).as_posix()] = digest
+        todo.extend(d for d in deps if d not in seen)
+    versions = {"torch": torch.__version__, "numpy": np.__version__}
+    for top in sorted(external):
+        mod = sys.modules.get(top)
+        versions[top] = str(getattr(mod, "__version__", "?"))
+    return {"modules": dict(sorted(digests.items())), "versions": versions}
+
+
 def cached_result(cache, kind: str, what: str, model: nn.Module, data, compute, **params):
     """``compute()``, or its value from ``cache`` (anything with ``get(kind, key, compute)``,
     e.g. :class:`sevec_helpers.cache.DiskCache`) under a key naming what computed it: ``what``,
@@ -88,8 +243,6 @@ def cached_result(cache, kind: str, what: str, model: nn.Module, data, compute, 
     if not callable(getattr(cache, "get", None)):
         raise TypeError(f"cache must have a get(kind, key, compute) method (e.g. sevec_helpers.cache.DiskCache), "
                         f"got {type(cache).__name__}")
-    from ._version import __version__
-
-    key = {"what": what, "model": model_fingerprint(model), "data": dataset_fingerprint(data),
-           "library": __version__, **params}
+    key = {"what": what, "model": model_fingerprint(model), "data": dataset_fingerprint(data), **params,
+           "code": code_fingerprint(compute, model, data)}
     return cache.get(kind, key, compute)

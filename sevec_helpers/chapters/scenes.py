@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import scene_eval as E
-from .._fingerprint import model_fingerprint, tensor_digest
+from .._fingerprint import code_fingerprint, model_fingerprint, tensor_digest
 from ..cache import dataset_fingerprint
 from ..pointing import DEFAULT_ENERGIES
 from ..profiles import Study
@@ -28,7 +28,7 @@ def metrics(study: Study) -> E.SceneMetrics:
     scenes = study.dataset("scenes")
     key = {"what": "scene_metrics", "model": model_fingerprint(study.model), "scenes": dataset_fingerprint(scenes),
            "sevecs": tensor_digest(sv.rates, sv.vectors)[:16], "energies": ENERGIES, "methods": METHODS,
-           "tolerance": tolerance(study), "version": 1}
+           "tolerance": tolerance(study), "code": code_fingerprint(__name__, study.model)}
 
     def compute():
         m = E.scene_metrics(study.model, scenes, sv, ENERGIES, tolerance=tolerance(study), methods=METHODS,
