@@ -4,7 +4,9 @@ Two kinds of rows come out of this module:
 
 - :class:`Verdict`: one of the paper's claims, tested the way the paper tested it, printed
   beside the paper's number. Its verdict is one of ``reproduced``, ``partly``,
-  ``not reproduced`` or ``not testable`` (with the reason).
+  ``not reproduced`` or ``not testable`` (with the reason); a claim judged on several
+  networks (:func:`across_networks`) is ``mixed`` when they disagree, never counted as
+  reproduced.
 - :class:`Check`: a check of our own (a sanity check, an easier variant, an extension).
   It reports a result and never counts as a reproduction.
 
@@ -13,6 +15,15 @@ it judges were seen, and tested at those boundaries in ``tests/test_claims.py``.
 take plain numbers (means, intervals, p-values); the measurements that produce them live
 in :mod:`sevec_helpers.analysis`. Never loosen a rule to fit a result: change the
 measurement or report the failure.
+
+Rules v3 (issue 19) were written and committed before the extra networks they are judged
+on were trained: negative claims need power and a positive control
+(:func:`negative_retrieval`, :func:`color_ablation`), Fig. 6's permuted control asks whether
+the class's units beat as many random units (:func:`discriminative`, :func:`example_scene`),
+Table 2 is judged on the Fisher-z interval of r and D_c's reading as multifacetedness is
+its own row (:func:`table2`, :func:`multifacetedness`), Table 1's row names its label
+dependence and the other masks (:func:`table1`), and a claim over several networks gets the
+verdict they agree on, else ``mixed`` (:func:`agreement`, :func:`across_networks`).
 """
 
 from __future__ import annotations
@@ -24,7 +35,8 @@ from typing import Sequence
 import numpy as np
 
 REPRODUCED, PARTLY, NOT, UNTESTABLE = "reproduced", "partly", "not reproduced", "not testable"
-VERDICTS = (REPRODUCED, PARTLY, NOT, UNTESTABLE)
+MIXED = "mixed"       # across networks only: the networks disagree (never counted as reproduced)
+VERDICTS = (REPRODUCED, PARTLY, NOT, UNTESTABLE, MIXED)
 
 # The paper's reported numbers (VGG16, fc1 unless noted), printed beside ours.
 PAPER = {
@@ -45,6 +57,11 @@ CEILING_SHARE = 0.75  # ... and a correlation is not testable when this share of
 MODERATE_R = 0.3      # Table 2: |r| below this is a weak correlation
 FIG7_MIN_HIT = 0.05   # Fig. 7: an energy counts when some method hits more than this share
 FIG7_SHARE = 0.8      # Fig. 7: the interval must lie above 0 at this share of the counted energies
+# rules v3 (issue 19), written before the extra networks are trained
+NEG_RATIO = 1.5       # negative retrieval claim: "fails" must exclude 1.5 x chance (half-way to the 2 x chance bar)
+GRAY_BAR = 0.10       # gray ablation: a drop of ten points of top-1 is "colour matters"
+NEGLIGIBLE_R = 0.1    # Table 2 / D_c: |r| below this is negligible (Cohen's small effect)
+Z95 = 1.959963984540054  # two-sided 95% normal quantile (Fisher-z intervals)
 
 
 @dataclass
@@ -111,34 +128,143 @@ def _works(estimate: float, low: float, chance: float) -> str:
 
 
 def retrieval(id: str, kind: str, precision: float, low: float, high: float, chance: float,
-              expect_success: bool = True, paper: str = "selected images contain the concept") -> Verdict:
+              expect_success: bool = True, paper: str = "selected images contain the concept",
+              control: Sequence[float] | None = None) -> Verdict:
     """Fig. 1-2: SeVecs select hold-out images that contain their concept.
 
-    ``precision`` is the mean precision@k over concepts, [low, high] its 95% bootstrap
-    interval over concepts, ``chance`` the precision of a random selection.
-    Reproduced: precision >= max(0.5, 2 x chance) and low > chance. Partly: low > chance
-    only. Not reproduced: otherwise.
+    Parameters
+    ----------
+    id, kind : str
+        The row's id and the kind of concept (``"texture"``, ``"colors"``, ...).
+    precision, low, high : float
+        Mean precision@k over concepts and its 95% bootstrap interval over concepts.
+    chance : float
+        The precision of a random selection.
+    expect_success : bool
+        ``True``: the claim is that the SeVecs work. ``False``: the paper's negative claim
+        (colour SeVecs fail, Fig. 2c), judged by :func:`negative_retrieval`.
+    paper : str
+        What the paper reports, printed beside ours.
+    control : (precision, low, high, chance), optional
+        Only with ``expect_success=False``: the same measurement on a network that leans on
+        colour (``vgg_mini_colorcoded``), the positive control of the negative claim.
 
-    For colours the paper reports the opposite (colour SeVecs fail, Fig. 2c): with
-    ``expect_success=False`` the claim is the failure. Reproduced: low <= chance (no better
-    than chance). Partly: better than chance but short of the success bar above. Not
-    reproduced: the success bar is met.
+    Returns
+    -------
+    Verdict
+
+    Raises
+    ------
+    ValueError
+        When ``control`` is given for a positive claim.
+
+    Notes
+    -----
+    Positive claim. Reproduced: precision >= max(0.5, 2 x chance) and low > chance.
+    Partly: low > chance only. Not reproduced: otherwise.
+
+    Negative claim: see :func:`negative_retrieval` (rules v3).
     """
+    if not expect_success:
+        return negative_retrieval(id, kind, precision, low, high, chance, control=control, paper=paper)
+    if control is not None:
+        raise ValueError("control is the positive control of a negative claim: pass it only with "
+                         "expect_success=False")
     works = _works(precision, low, chance)
     ours = f"precision@k {precision:.3f} {_ci(low, high)} (chance {chance:.3f})"
     nums = {"precision": precision, "low": low, "high": high, "chance": chance}
-    if expect_success:
-        v = {"yes": REPRODUCED, "partly": PARTLY, "no": NOT}[works]
-        why = {"yes": "retrieved images mostly carry the concept",
-               "partly": "better than chance, but many retrieved images lack the concept",
-               "no": "no better than a random selection"}[works]
-        claim = f"Fig. 1-2: {kind} SeVecs select images with that concept"
+    v = {"yes": REPRODUCED, "partly": PARTLY, "no": NOT}[works]
+    why = {"yes": "retrieved images mostly carry the concept",
+           "partly": "better than chance, but many retrieved images lack the concept",
+           "no": "no better than a random selection"}[works]
+    claim = f"Fig. 1-2: {kind} SeVecs select images with that concept"
+    return Verdict(id, claim, paper, ours, v, why, nums)
+
+
+def _control(control, name: str, what: str) -> tuple[float, float, float, float] | None:
+    if control is None:
+        return None
+    try:
+        vals = tuple(float(v) for v in control)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a tuple {what} of numbers, got {control!r}") from None
+    if len(vals) != 4:
+        raise ValueError(f"{name} must be a tuple {what} (4 numbers), got {len(vals)} values")
+    return vals
+
+
+def negative_retrieval(id: str, kind: str, precision: float, low: float, high: float, chance: float,
+                       control: Sequence[float] | None = None,
+                       paper: str = "colour SeVecs select images without the colour") -> Verdict:
+    """Fig. 2c (rules v3): the paper's negative claim, colour SeVecs fail to select images
+    with their colour. Reproduced only by a test with the power to see them work.
+
+    Parameters
+    ----------
+    id, kind : str
+        The row's id and the kind of concept (``"colors"``).
+    precision, low, high : float
+        Mean precision@k over colours and its 95% bootstrap interval over colours, on the
+        network the chapter judges.
+    chance : float
+        The precision of a random selection.
+    control : (precision, low, high, chance), optional
+        The same measurement on ``vgg_mini_colorcoded``, a network that leans on colour:
+        the positive control. ``None``: not measured.
+    paper : str
+        What the paper reports.
+
+    Returns
+    -------
+    Verdict
+
+    Raises
+    ------
+    ValueError
+        When ``control`` is not four numbers.
+
+    Notes
+    -----
+    The bar is ``NEG_RATIO`` x chance = 1.5 x chance: half-way from chance to the 2 x chance
+    the positive rule asks of a working SeVec. The rule, in this order:
+
+    - not reproduced: low > chance and precision >= bar (the colour SeVecs do better than
+      chance, by more than a trifle: they do not fail);
+    - not testable (no power): high >= bar (the interval does not exclude a modest
+      success), or there is no control, or the control does not succeed by the positive
+      rule (its precision >= max(0.5, 2 x its chance) and its low > its chance): then the
+      measurement could not have seen colour SeVecs work;
+    - reproduced: high < bar and the control succeeds.
+    """
+    ctrl = _control(control, "control", "(precision, low, high, chance)")
+    bar = NEG_RATIO * chance
+    ours = f"precision@k {precision:.3f} {_ci(low, high)} (chance {chance:.3f}, failure must exclude {bar:.3f})"
+    nums = {"precision": precision, "low": low, "high": high, "chance": chance, "bar": bar}
+    claim = f"Fig. 2c: {kind} SeVecs fail to select images with that concept"
+    if ctrl is None:
+        ours += "; positive control not measured"
+        control_ok, control_text = False, "no positive control on the same measurement (vgg_mini_colorcoded)"
     else:
-        v = {"yes": NOT, "partly": PARTLY, "no": REPRODUCED}[works]
-        why = {"yes": "colour SeVecs do select images with their colour here",
-               "partly": "colour SeVecs do better than chance, though short of working",
-               "no": "colour SeVecs select images no better than chance, as in the paper"}[works]
-        claim = f"Fig. 2c: {kind} SeVecs fail to select images with that concept"
+        cm, cl, ch, cc = ctrl
+        nums.update(control_precision=cm, control_low=cl, control_high=ch, control_chance=cc)
+        ours += f"; positive control (colour-coded network) {cm:.3f} {_ci(cl, ch)} (chance {cc:.3f})"
+        control_ok = _works(cm, cl, cc) == "yes"
+        control_text = ("the positive control succeeds" if control_ok else
+                        "the positive control (a network that leans on colour) does not succeed either: the "
+                        "measurement cannot see colour SeVecs work")
+    if not (_finite(precision, low, high, chance)):
+        return Verdict(id, claim, paper, ours, UNTESTABLE, "the precision or its interval is undefined", nums)
+    if low > chance and precision >= bar - TOL:
+        v, why = NOT, (f"colour SeVecs select images with their colour better than chance ({precision:.3f} >= "
+                       f"{bar:.3f}, interval above chance): they do not fail here")
+    elif high >= bar - TOL:
+        v, why = UNTESTABLE, (f"no power: the interval reaches {high:.3f} >= {bar:.3f} (1.5 x chance), so it does "
+                              f"not exclude colour SeVecs working modestly; {control_text}")
+    elif not control_ok:
+        v, why = UNTESTABLE, f"no power: {control_text}"
+    else:
+        v, why = REPRODUCED, (f"the interval excludes even a modest success ({high:.3f} < {bar:.3f}) and the "
+                              f"positive control succeeds on the same measurement")
     return Verdict(id, claim, paper, ours, v, why, nums)
 
 
@@ -182,23 +308,71 @@ def explanations(id: str, kind: str, right: float, low: float, high: float, chan
 # ---------------------------------------------------------------------------------------
 
 
-def color_ablation(acc: float, acc_gray: float, drop_low: float, drop_high: float) -> Verdict:
-    """Sec. 3.1: converting images to gray barely lowers VGG16's accuracy.
+def color_ablation(acc: float, acc_gray: float, drop_low: float, drop_high: float,
+                   control: Sequence[float] | None = None) -> Verdict:
+    """Sec. 3.1 (rules v3): converting images to gray barely lowers the accuracy, a negative
+    claim ("colour does not matter"), reproduced only by a test with the power to see colour
+    matter.
 
-    ``drop`` = top-1 in colour minus top-1 in gray on the same hold-out images, with its
-    95% bootstrap interval over images. Reproduced: the interval's upper bound is below
-    0.10 (ten points). Partly: the drop itself is below 0.20. Not reproduced: otherwise.
+    Parameters
+    ----------
+    acc, acc_gray : float
+        Top-1 on the hold-out images in colour and in gray.
+    drop_low, drop_high : float
+        The 95% bootstrap interval over images of the drop (colour minus gray, per image).
+    control : (acc, acc_gray, drop_low, drop_high), optional
+        The same measurement on ``vgg_mini_colorcoded`` (a network that leans on colour),
+        on its own world's hold-out images: the positive control. ``None``: not measured.
+
+    Returns
+    -------
+    Verdict
+
+    Raises
+    ------
+    ValueError
+        When ``control`` is not four numbers.
+
+    Notes
+    -----
+    The bar is ``GRAY_BAR`` = 0.10 (ten points of top-1). In this order:
+
+    - not reproduced: the drop is significant (drop_low > 0) and at least 0.10;
+    - not testable (no power): drop_high >= 0.10 (the interval does not exclude a drop
+      of ten points), or no control, or the control's drop_low <= 0.10 (the measurement
+      does not see colour matter even where it must);
+    - reproduced: drop_high < 0.10 and the control's drop_low > 0.10.
     """
+    ctrl = _control(control, "control", "(acc, acc_gray, drop_low, drop_high)")
     drop = acc - acc_gray
-    if drop_high < 0.10:
-        v, why = REPRODUCED, "colour carries little of the decision"
-    elif drop < 0.20:
-        v, why = PARTLY, "a clear but moderate drop"
+    claim = "Sec. 3.1: removing colour barely changes accuracy"
+    ours = f"top-1 {acc:.3f} -> {acc_gray:.3f} in gray (drop {drop:.3f} {_ci(drop_low, drop_high)})"
+    nums = {"acc": acc, "acc_gray": acc_gray, "drop": drop, "low": drop_low, "high": drop_high, "bar": GRAY_BAR}
+    if ctrl is None:
+        ours += "; positive control not measured"
+        control_ok, control_text = False, "no positive control on the same measurement (vgg_mini_colorcoded)"
     else:
-        v, why = NOT, "this network leans on colour"
-    return Verdict("gray_drop", "Sec. 3.1: removing colour barely changes accuracy", "no significant drop (no number)",
-                   f"top-1 {acc:.3f} -> {acc_gray:.3f} in gray (drop {drop:.3f} {_ci(drop_low, drop_high)})", v, why,
-                   {"acc": acc, "acc_gray": acc_gray, "drop": drop, "low": drop_low, "high": drop_high})
+        ca, cg, cl, ch = ctrl
+        nums.update(control_acc=ca, control_acc_gray=cg, control_drop=ca - cg, control_low=cl, control_high=ch)
+        ours += f"; positive control (colour-coded network) {ca:.3f} -> {cg:.3f} (drop {ca - cg:.3f} {_ci(cl, ch)})"
+        control_ok = cl > GRAY_BAR
+        control_text = ("the positive control loses more than ten points in gray" if control_ok else
+                        "the positive control (a network that leans on colour) does not clearly lose ten points "
+                        "in gray either: the measurement cannot see colour matter")
+    if not _finite(acc, acc_gray, drop_low, drop_high):
+        return Verdict("gray_drop", claim, "no significant drop (no number)", ours, UNTESTABLE,
+                       "an accuracy or the interval is undefined", nums)
+    if drop_low > 0 and drop >= GRAY_BAR - TOL:
+        v, why = NOT, f"removing colour costs {drop:.3f} of top-1 (significant): this network leans on colour"
+    elif drop_high >= GRAY_BAR - TOL:
+        v, why = UNTESTABLE, (f"no power: the interval reaches a drop of {drop_high:.3f} >= {GRAY_BAR:.2f}; "
+                              f"{control_text}")
+    elif not control_ok:
+        v, why = UNTESTABLE, f"no power: {control_text}"
+    else:
+        v, why = REPRODUCED, ("the interval excludes a drop of ten points and the positive control shows the "
+                              "measurement would see one")
+    return Verdict("gray_drop", claim, "no significant drop (no number)", ours, v, why, nums)
 
 
 def gray_recovery(acc_color: float, acc_gray_before: float, acc_gray_retrained: float) -> Verdict:
@@ -233,14 +407,38 @@ def gray_recovery(acc_color: float, acc_gray_before: float, acc_gray_retrained: 
 # ---------------------------------------------------------------------------------------
 
 
-def table1(mean: dict, sem: dict, sem_diff: float) -> Verdict:
+def table1(mean: dict, sem: dict, sem_diff: float, predicted: dict | None = None,
+           others: dict | None = None) -> Verdict:
     """Table 1: multiplying fc1 by the SeVec mask raises the true-class probability; a single
     associated neuron does not; a permuted mask of the same size barely moves it.
 
-    ``mean`` and ``sem`` hold the mean change of the true-class probability and its
-    standard error for ``associated_neuron``, ``random_neuron``, ``sevec_mask`` and
-    ``permuted_mask``; ``sem_diff`` is the standard error of the per-image difference
-    (SeVec mask minus associated neuron). With S = mean["sevec_mask"]:
+    Parameters
+    ----------
+    mean, sem : dict
+        Mean change of the true-class probability and its standard error for
+        ``associated_neuron``, ``random_neuron``, ``sevec_mask`` and ``permuted_mask``.
+    sem_diff : float
+        Standard error of the per-image difference (SeVec mask minus associated neuron).
+    predicted : dict, optional
+        Rules v3: the SeVec mask of the *predicted* class instead of the true label,
+        ``{"mean", "sem", "acc_after"}`` and optionally ``"acc_before"`` (top-1 before any
+        edit). Written into the row: the label dependence.
+    others : dict, optional
+        Rules v3: ``{label: {"mean", "sem"}}`` for masks from other vectors on the same
+        images (e.g. ``"most selective units"``, ``"mean activation"``). Written into the row.
+
+    Returns
+    -------
+    Verdict
+
+    Raises
+    ------
+    ValueError
+        When ``predicted`` or an entry of ``others`` lacks ``"mean"`` or ``"sem"``.
+
+    Notes
+    -----
+    With S = mean["sevec_mask"]:
 
     - reproduced: S > 3 SEM, S - associated > 3 ``sem_diff``, and |permuted| <= S / 2
       (the paper's permuted control barely moves);
@@ -248,6 +446,12 @@ def table1(mean: dict, sem: dict, sem_diff: float) -> Verdict:
       (permuted < -S / 2);
     - not reproduced: anything else (including a permuted mask that raises the probability
       as much as the SeVec mask: then the rise is not the concept's).
+
+    The readings written into the row (they do not change the verdict, which is the
+    paper's claim: a SeVec mask versus one neuron), with d = 3 x sqrt(SEM_S^2 + SEM_x^2):
+    the effect "needs the true label" when the predicted-class mask's mean is below S - d;
+    another mask "does as well as the SeVec mask" when its mean is at least S - d, and
+    "does less well" otherwise.
     """
     keys = ("associated_neuron", "random_neuron", "sevec_mask", "permuted_mask")
     s, a, perm = mean["sevec_mask"], mean["associated_neuron"], mean["permuted_mask"]
@@ -256,6 +460,7 @@ def table1(mean: dict, sem: dict, sem_diff: float) -> Verdict:
     fmt_ = lambda d: ", ".join(f"{k.replace('_', ' ')} {_num(d[k])}" for k in keys)
     ours = fmt_(mean) + f" (SEM of the SeVec mask {_num(sem['sevec_mask'])})"
     nums = {**{k: mean[k] for k in keys}, **{f"sem_{k}": sem[k] for k in keys}, "sem_diff": sem_diff}
+    readings = _table1_readings(s, sem["sevec_mask"], predicted, others, nums)
     if raises and beats and abs(perm) <= s / 2:
         v, why = REPRODUCED, "the SeVec mask raises the true class, a single neuron does not, the permuted control barely moves"
     elif raises and beats and perm < -s / 2:
@@ -268,7 +473,47 @@ def table1(mean: dict, sem: dict, sem_diff: float) -> Verdict:
     else:
         v, why = NOT, "the permuted mask raises the probability by more than half as much: the rise is not the concept's"
     return Verdict("table1", "Table 1: a SeVec mask, not a single neuron, carries the class", fmt_(PAPER["table1"]),
-                   ours, v, why, nums)
+                   ours, v, why + "; " + "; ".join(readings), nums)
+
+
+def _mean_sem(d, name: str) -> tuple[float, float]:
+    if not isinstance(d, dict) or "mean" not in d or "sem" not in d:
+        raise ValueError(f"{name} must be a dict with 'mean' and 'sem' (the edit's mean change of p(true class) "
+                         f"and its standard error), got {d!r}")
+    return float(d["mean"]), float(d["sem"])
+
+
+def _table1_readings(s: float, sem_s: float, predicted, others, nums: dict) -> list[str]:
+    """The label dependence and the other masks' effects, as sentences for the Table 1 row."""
+    out = []
+    if predicted is None:
+        out.append("label dependence not measured (no run with the predicted class's mask)")
+    else:
+        pm, ps = _mean_sem(predicted, "predicted")
+        d = TABLE1_SEMS * math.hypot(sem_s, ps)
+        nums.update(predicted_mean=pm, predicted_sem=ps)
+        acc = ""
+        if predicted.get("acc_after") is not None:
+            nums["predicted_acc_after"] = float(predicted["acc_after"])
+            acc = (f", top-1 {float(predicted['acc_before']):.3f} -> {float(predicted['acc_after']):.3f}"
+                   if predicted.get("acc_before") is not None else f", top-1 after {float(predicted['acc_after']):.3f}")
+        needs = _finite(pm, d) and pm < s - d
+        nums["needs_true_label"] = bool(needs)
+        out.append(("the effect needs the true label" if needs else "the effect does not need the true label")
+                   + f": with the predicted class's mask {_num(pm)} (SEM {ps:.3f}){acc} against {_num(s)}")
+    if not others:
+        out.append("masks from other vectors not measured")
+    else:
+        parts = []
+        for label, d_ in others.items():
+            om, os_ = _mean_sem(d_, f"others[{label!r}]")
+            d = TABLE1_SEMS * math.hypot(sem_s, os_)
+            as_well = _finite(om, d) and om >= s - d
+            nums[f"other_{_slug(label)}"] = om
+            nums[f"other_{_slug(label)}_as_well"] = bool(as_well)
+            parts.append(f"{label} {_num(om)} ({'as well' if as_well else 'less well'})")
+        out.append("masks from other vectors against the SeVec mask's " + _num(s) + ": " + ", ".join(parts))
+    return out
 
 
 def _num(v) -> str:
@@ -344,35 +589,137 @@ def dominant_cluster(shares: Sequence[float]) -> Verdict:
 # ---------------------------------------------------------------------------------------
 
 
-def table2(k: int, r: float | None, p: float | None, n: int, ceiling_share: float) -> Verdict:
-    """Table 2: the degree of diversity D_c correlates negatively with top-``k`` accuracy.
+def fisher_interval(r: float, n: int, z: float = Z95) -> tuple[float, float]:
+    """The Fisher-z confidence interval of a Pearson correlation.
 
-    ``ceiling_share`` is the share of classes with top-k accuracy >= 0.98. Not testable
-    (ceiling) when it is at least 0.75: the accuracies have too little spread to correlate.
-    Not testable when r is undefined (fewer than 3 classes, or constant values).
-    Reproduced: r <= -0.3 and p < 0.05. Partly: -0.3 < r < 0 and p < 0.05 (significant but
-    weak). Not reproduced: otherwise.
+    Parameters
+    ----------
+    r : float
+        The correlation, in [-1, 1].
+    n : int
+        The number of pairs it was computed from (at least 4).
+    z : float
+        The normal quantile (default: two-sided 95%).
+
+    Returns
+    -------
+    (low, high) : tuple of float
+        tanh(atanh(r) -/+ z / sqrt(n - 3)); (r, r) when |r| = 1.
+
+    Raises
+    ------
+    ValueError
+        When r is not a finite number in [-1, 1] or n < 4.
+    """
+    if not _finite(r) or abs(float(r)) > 1:
+        raise ValueError(f"r must be a finite correlation in [-1, 1], got {r!r}")
+    if int(n) < 4:
+        raise ValueError(f"a Fisher-z interval needs at least 4 pairs, got n = {n}")
+    r = float(r)
+    if abs(r) == 1.0:
+        return r, r
+    c, h = math.atanh(r), z / math.sqrt(int(n) - 3)
+    return math.tanh(c - h), math.tanh(c + h)
+
+
+def table2(k: int, r: float | None, p: float | None, n: int, ceiling_share: float) -> Verdict:
+    """Table 2 (rules v3): the degree of diversity D_c correlates negatively with top-``k``
+    accuracy, judged on the Fisher-z 95% interval of r as well as its sign and size.
+
+    Parameters
+    ----------
+    k : int
+        1 or 5 (top-k accuracy).
+    r, p : float or None
+        Pearson r of D_c with per-class top-k accuracy and its p-value (reported; the
+        verdict uses the interval).
+    n : int
+        The number of classes.
+    ceiling_share : float
+        The share of classes with top-k accuracy >= 0.98.
+
+    Returns
+    -------
+    Verdict
+
+    Notes
+    -----
+    Not testable (ceiling) when ``ceiling_share`` >= 0.75: the accuracies have too little
+    spread to correlate. Not testable when r is undefined (constant values) or n < 4 (no
+    interval). With [lo, hi] = :func:`fisher_interval` (r, n):
+
+    - reproduced: r <= -0.3 (at least moderate) and hi <= -0.1 (negative, and the
+      interval excludes negligible correlations, |r| < 0.1);
+    - partly: hi < 0 but not the above (negative, but possibly weak or negligible);
+    - not reproduced: hi >= 0 (the interval reaches zero or above).
+
+    That D_c measures multifacetedness is a separate row (:func:`multifacetedness`).
     """
     paper_r, paper_p = PAPER["table2"][f"top{k}_r"], PAPER["table2"][f"top{k}_p"]
     claim = f"Table 2: diverse classes have lower top-{k} accuracy"
-    paper = f"r = {paper_r} (p = {paper_p:.1e}, 1000 classes)"
+    paper = f"r = {paper_r} (p = {paper_p:.1e}, 1000 classes; Fisher-z interval {_ci(*fisher_interval(paper_r, 1000), True)})"
     if ceiling_share >= CEILING_SHARE:
         return Verdict(f"table2_top{k}", claim, paper, f"{ceiling_share:.0%} of {n} classes at top-{k} >= {CEILING_ACC}",
                        UNTESTABLE, "ceiling: almost every class is classified right, so accuracy has no spread to "
                                    "correlate with", {"ceiling_share": ceiling_share})
-    if not _finite(r, p) or n < 3:
+    if not _finite(r, p) or n < 4 or abs(float(r)) > 1:
         return Verdict(f"table2_top{k}", claim, paper, f"n = {n}", UNTESTABLE,
-                       "the correlation is undefined (too few classes or constant values)",
+                       "the correlation or its interval is undefined (fewer than 4 classes or constant values)",
                        {"ceiling_share": ceiling_share})
-    ours = f"r = {r:.3f} (p = {p:.2g}, {n} classes)"
-    nums = {"r": r, "p": p, "n": n, "ceiling_share": ceiling_share}
-    if r <= -MODERATE_R and p < ALPHA:
-        v, why = REPRODUCED, "a significant, at least moderate, negative correlation"
-    elif r < 0 and p < ALPHA:
-        v, why = PARTLY, "significant but weak"
+    lo, hi = fisher_interval(r, n)
+    ours = (f"r = {r:.3f} {_ci(lo, hi, True)} (p = {p:.2g}, {n} classes; {ceiling_share:.0%} of them at top-{k} "
+            f">= {CEILING_ACC})")
+    nums = {"r": r, "p": p, "n": n, "r_low": lo, "r_high": hi, "ceiling_share": ceiling_share}
+    if r <= -MODERATE_R + TOL and hi <= -NEGLIGIBLE_R + TOL:
+        v, why = REPRODUCED, "a negative correlation, at least moderate, whose interval excludes negligible ones"
+    elif hi < 0:
+        v, why = PARTLY, (f"negative, but the interval reaches {hi:+.3f}: the correlation may be weak"
+                          if r <= -MODERATE_R + TOL else "negative but weak")
     else:
-        v, why = NOT, "no significant negative correlation"
+        v, why = NOT, "the interval of r reaches zero: no clear negative correlation"
     return Verdict(f"table2_top{k}", claim, paper, ours, v, why, nums)
+
+
+def multifacetedness(r: float | None, p: float | None, n: int) -> Verdict:
+    """Sec. 4.2 (rules v3): D_c measures a class's multifacetedness. Tested on the world,
+    where each class is drawn from a known number of facets.
+
+    Parameters
+    ----------
+    r, p : float or None
+        Pearson r of D_c with the number of planted facets per class, and its p-value
+        (reported). ``None``: no planted facets (real data).
+    n : int
+        The number of classes.
+
+    Returns
+    -------
+    Verdict
+        Row ``dc_multifaceted``. Table 2's correlation can be reproduced while this row,
+        its reading as multifacetedness, is not.
+
+    Notes
+    -----
+    Not testable when r is undefined (no planted facets, constant values) or n < 4. With
+    [lo, hi] = :func:`fisher_interval` (r, n): reproduced: r >= 0.3 and lo >= 0.1; partly:
+    lo > 0 but not the above; not reproduced: lo <= 0.
+    """
+    claim = "Sec. 4.2: D_c measures multifacetedness (classes of more facets have higher D_c)"
+    paper = "D_c read as the number of facets (no direct test)"
+    if not _finite(r, p) or n < 4 or abs(float(r)) > 1:
+        return Verdict("dc_multifaceted", claim, paper, "not measured", UNTESTABLE,
+                       "no planted facets to compare with (or fewer than 4 classes, or constant values)", {})
+    lo, hi = fisher_interval(r, n)
+    ours = f"r(D_c, planted facets) = {r:.3f} {_ci(lo, hi, True)} (p = {p:.2g}, {n} classes)"
+    nums = {"r": r, "p": p, "n": n, "r_low": lo, "r_high": hi}
+    if r >= MODERATE_R - TOL and lo >= NEGLIGIBLE_R - TOL:
+        v, why = REPRODUCED, "classes drawn from more facets have clearly higher D_c"
+    elif lo > 0:
+        v, why = PARTLY, "D_c rises with the planted facets, but possibly only weakly"
+    else:
+        v, why = NOT, ("D_c does not follow the planted facets: whatever it correlates with, it is not shown to "
+                       "measure multifacetedness")
+    return Verdict("dc_multifaceted", claim, paper, ours, v, why, nums)
 
 
 # ---------------------------------------------------------------------------------------
@@ -380,19 +727,35 @@ def table2(k: int, r: float | None, p: float | None, n: int, ceiling_share: floa
 # ---------------------------------------------------------------------------------------
 
 
-def discriminative(method: str, effect: tuple, other: tuple | None, permuted: tuple | None) -> Verdict:
-    """Fig. 6: the semantic version of ``method`` is more class-discriminative.
+def discriminative(method: str, effect: tuple, other: tuple | None, permuted: tuple | None,
+                   vs_permuted: tuple | None = None) -> Verdict:
+    """Fig. 6 (rules v3): the semantic version of ``method`` is more class-discriminative.
 
-    Each argument is (mean, low, high): a change of the share of the map's energy inside the
-    target's box, with a 95% bootstrap interval over scenes (not over pairs).
-    ``effect``: semantic minus plain. Controls, both relative to the plain map: ``other``,
-    the semantic map made with the mask of another object in the same scene, must lower the
-    energy in the target box (high < 0); ``permuted``, made with a random permutation of
-    the target's mask (same size), must leave it unchanged (low <= 0 <= high). A control
-    that could not be run (None) fails.
+    Parameters
+    ----------
+    method : str
+        The saliency method's name (``"GuidedBP"``, ``"Gradient*Input"``).
+    effect : (mean, low, high)
+        Semantic minus plain: the change of the share of the map's energy inside the
+        target's box, with a 95% bootstrap interval over scenes (not over pairs).
+    other : (mean, low, high) or None
+        The semantic map made with the mask of another object in the same scene, minus
+        plain. ``None``: no scene has a second object.
+    permuted : (mean, low, high) or None
+        A random permutation of the target's mask (same size), minus plain. Printed, not
+        judged: a wrong mask lowering the energy is what one expects.
+    vs_permuted : (mean, low, high) or None
+        Semantic minus permuted (per pair, bootstrapped over scenes): do the class's units
+        do better than as many random units? ``None``: not measured.
 
-    Reproduced: effect low > 0 and both controls behave. Partly: effect low > 0 but a
-    control misbehaves or is missing. Not reproduced: effect low <= 0.
+    Returns
+    -------
+    Verdict
+
+    Notes
+    -----
+    Reproduced: effect low > 0, vs_permuted low > 0 and other high < 0. Partly: effect
+    low > 0 but a control fails or is missing. Not reproduced: effect low <= 0.
     """
     m, lo, hi = effect
     nums = {"effect": m, "effect_low": lo, "effect_high": hi}
@@ -405,21 +768,66 @@ def discriminative(method: str, effect: tuple, other: tuple | None, permuted: tu
         parts.append(f"other object's mask {other[0]:+.3f} {_ci(other[1], other[2], True)}")
         if not other[2] < 0:
             problems.append("another object's mask does not lower the energy in the target box")
-    if permuted is None:
-        problems.append("the permuted control was not run")
-    else:
+    if permuted is not None:
         nums.update(permuted=permuted[0], permuted_low=permuted[1], permuted_high=permuted[2])
         parts.append(f"permuted mask {permuted[0]:+.3f} {_ci(permuted[1], permuted[2], True)}")
-        if not permuted[1] <= 0 <= permuted[2]:
-            problems.append("a permuted mask of the same size also changes it")
+    if vs_permuted is None:
+        problems.append("semantic minus permuted (the class's units against as many random units) was not measured")
+    else:
+        nums.update(vs_permuted=vs_permuted[0], vs_permuted_low=vs_permuted[1], vs_permuted_high=vs_permuted[2])
+        parts.append(f"semantic minus permuted {vs_permuted[0]:+.3f} {_ci(vs_permuted[1], vs_permuted[2], True)}")
+        if not vs_permuted[1] > 0:
+            problems.append("the class's units do not do significantly better than as many random units")
     if lo > 0 and not problems:
-        v, why = REPRODUCED, "the target's mask moves energy onto the target; the controls behave"
+        v, why = REPRODUCED, ("the target's mask moves energy onto the target, more than as many random units, and "
+                              "another object's mask moves it away")
     elif lo > 0:
         v, why = PARTLY, "the mask moves energy onto the target, but " + "; ".join(problems)
     else:
         v, why = NOT, "the semantic map does not put significantly more energy on the target"
     return Verdict(f"fig6_{_slug(method)}", f"Fig. 6: semantic {method} is more class-discriminative",
                    "visibly (qualitative)", "; ".join(parts), v, why, nums)
+
+
+EXAMPLE_SCENE_RULE = ("the example scene is chosen by a stated rule, not by hand: the scene whose mean improvement "
+                      "(semantic minus plain energy share in the target box) is the median over scenes (the lower "
+                      "median for an even count; ties to the smaller scene id)")
+
+
+def example_scene(scene: Sequence[int], improvement: Sequence[float]) -> int:
+    """The scene Fig. 6's example figure shows: the one whose improvement is the median.
+
+    Parameters
+    ----------
+    scene : sequence of int
+        The scene id of each (scene, target) pair.
+    improvement : sequence of float
+        Per pair: semantic minus plain share of the map's energy in the target's box.
+
+    Returns
+    -------
+    int
+        The scene whose mean improvement over its pairs is the median over scenes (the
+        lower median for an even number of scenes; among equal means, the smaller id).
+        See :data:`EXAMPLE_SCENE_RULE`.
+
+    Raises
+    ------
+    ValueError
+        When the two have different lengths, are empty, or an improvement is not finite.
+    """
+    sc = np.asarray(scene).ravel()
+    imp = np.asarray(improvement, float).ravel()
+    if len(sc) != len(imp):
+        raise ValueError(f"scene and improvement must have one entry per pair, got {len(sc)} and {len(imp)}")
+    if len(sc) == 0:
+        raise ValueError("no pairs: compute the per-pair improvement over at least one scene first")
+    if not np.isfinite(imp).all():
+        raise ValueError("every improvement must be finite (a pair with an undefined energy share?)")
+    ids = np.unique(sc)
+    means = np.array([imp[sc == i].mean() for i in ids])
+    order = np.lexsort((ids, means))          # by mean, then by id
+    return int(ids[order[(len(ids) - 1) // 2]])
 
 
 def pointing(method: str, energies: Sequence[float], improvement: Sequence[float], low: Sequence[float],
@@ -474,8 +882,99 @@ HEADLINE = {"table1": "Table 1", "table2_top1": "Table 2 (top-1)", "table2_top5"
 
 
 def counts(rows: Sequence[dict]) -> dict[str, int]:
-    """How many paper claims got each verdict (rows as saved by the chapters)."""
+    """How many paper claims got each verdict.
+
+    Parameters
+    ----------
+    rows : sequence of dict
+        Verdict rows as saved by the chapters (or made by :func:`across_networks`).
+
+    Returns
+    -------
+    dict
+        Verdict -> number of rows, for every verdict of :data:`VERDICTS`. ``mixed`` (the
+        networks disagree) is its own entry and never counted as reproduced.
+
+    Raises
+    ------
+    ValueError
+        When a row's verdict is not one of :data:`VERDICTS` (it would otherwise go uncounted).
+    """
+    bad = [r.get("id", "?") for r in rows if r["verdict"] not in VERDICTS]
+    if bad:
+        raise ValueError(f"rows {bad} have a verdict outside {VERDICTS}: make them with the rules of "
+                         f"sevec_helpers.claims (across networks: across_networks)")
     return {v: sum(r["verdict"] == v for r in rows) for v in VERDICTS}
+
+
+def agreement(verdicts) -> tuple[str, str]:
+    """The headline verdict of one claim judged on several networks (rules v3).
+
+    Parameters
+    ----------
+    verdicts : mapping or sequence of str
+        One verdict per network (``{network: verdict}`` or a list).
+
+    Returns
+    -------
+    (verdict, text) : tuple of str
+        The verdict all networks agree on, with e.g. "reproduced on all 3 networks"; else
+        :data:`MIXED` with the count of each verdict, e.g. "mixed: reproduced on 2 of 3,
+        not reproduced on 1 of 3". ``mixed`` is never counted as reproduced.
+
+    Raises
+    ------
+    ValueError
+        When there is no verdict, or one is not a single network's verdict.
+    """
+    vs = list(verdicts.values()) if isinstance(verdicts, dict) else list(verdicts)
+    if not vs:
+        raise ValueError("no verdicts: judge the claim on at least one network")
+    single = [v for v in VERDICTS if v != MIXED]
+    bad = [v for v in vs if v not in single]
+    if bad:
+        raise ValueError(f"each network's verdict must be one of {tuple(single)}, got {bad}")
+    n = len(vs)
+    if len(set(vs)) == 1:
+        return vs[0], (f"{vs[0]} on all {n} networks" if n > 1 else f"{vs[0]} on the only network judged")
+    c = {v: vs.count(v) for v in single if v in vs}
+    return MIXED, "mixed: " + ", ".join(f"{v} on {k} of {n}" for v, k in c.items())
+
+
+def across_networks(rows) -> Verdict:
+    """One claim's row over several networks: each network's verdict, and the agreed headline.
+
+    Parameters
+    ----------
+    rows : mapping
+        ``{network: Verdict or row dict}``, the same claim (same ``id``) judged on each
+        network by its single-network rule.
+
+    Returns
+    -------
+    Verdict
+        Same id, claim and paper number; ``verdict`` from :func:`agreement` (``mixed``
+        when the networks disagree); ``ours`` lists each network's verdict and result;
+        ``why`` says on how many networks it holds; ``numbers["per_network"]`` maps
+        network -> verdict and ``numbers["networks"]`` is their number.
+
+    Raises
+    ------
+    ValueError
+        When ``rows`` is empty or its rows are not all of one claim.
+    """
+    if not rows:
+        raise ValueError("no rows: judge the claim on at least one network")
+    d = {net: (r.as_dict() if isinstance(r, Verdict) else dict(r)) for net, r in rows.items()}
+    ids = sorted({r["id"] for r in d.values()})
+    if len(ids) != 1:
+        raise ValueError(f"the rows must be one claim judged on each network, got ids {ids}")
+    first = next(iter(d.values()))
+    verdict, text = agreement({net: r["verdict"] for net, r in d.items()})
+    ours = "; ".join(f"{net}: {r['verdict']} ({r['ours']})" for net, r in d.items())
+    nums = {"per_network": {net: r["verdict"] for net, r in d.items()}, "networks": len(d),
+            "reproduced_on": sum(r["verdict"] == REPRODUCED for r in d.values())}
+    return Verdict(ids[0], first["claim"], first["paper"], ours, verdict, text, nums)
 
 
 def headline(rows: Sequence[dict]) -> str:

@@ -140,7 +140,9 @@ def test_discriminativeness_on_hand_built_metrics():
     d = E.discriminativeness(m, "guided_backprop")
     assert d["effect"] == pytest.approx((0.2, 0.2, 0.2)) and d["permuted"] == pytest.approx((0, 0, 0))
     assert d["other"] == pytest.approx((-0.1, -0.1, -0.1))
-    v = claims.discriminative("GuidedBP", d["effect"], d["other"], d["permuted"])
+    # rules v3: without semantic minus permuted (here +0.2 in every pair) the rule stops at partly
+    assert claims.discriminative("GuidedBP", d["effect"], d["other"], d["permuted"]).verdict == claims.PARTLY
+    v = claims.discriminative("GuidedBP", d["effect"], d["other"], d["permuted"], vs_permuted=(0.2, 0.2, 0.2))
     assert v.verdict == claims.REPRODUCED
     back = E.SceneMetrics.from_tensors(m.as_tensors())
     assert np.array_equal(back.share["GuidedBP"], plain) and back.rows("GuidedBP").tolist() == list(range(6))
