@@ -381,6 +381,8 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence]):
 
 FONT_NOTE = "sevec-min-font-px"   # noted in each figure file: its smallest text, in image pixels
 PHOTO_MIN_IMAGES = 4              # a figure with this many pictures in it is stored as JPEG
+SALIENCY_GID = "sevec-saliency"   # ax.imshow(map, ..., gid=SALIENCY_GID) marks a drawn saliency map
+SALIENCY_NOTE = "sevec-saliency-p99"  # noted in the file: the darkest marked map's 99th-percentile grey level
 
 
 def smallest_text_px(fig) -> float | None:
@@ -401,6 +403,28 @@ def _font_note(fig) -> str:
     return "none" if px is None else f"{px:.2f}"
 
 
+def saliency_grey_p99(fig) -> float | None:
+    """Of every saliency map drawn in ``fig`` (an image whose gid is ``SALIENCY_GID``), the 99th
+    percentile of the grey level (0-255, ITU-R 601 luma) its pixels render at, through the
+    image's own colour map and normalisation; the lowest over the maps. None without a marked map."""
+    levels = []
+    for ax in fig.axes:
+        for im in ax.images:
+            if im.get_gid() == SALIENCY_GID and im.get_visible():
+                rgb = np.asarray(im.to_rgba(im.get_array()), dtype=float)[..., :3]
+                grey = 255 * (0.299 * rgb[..., 0] + 0.587 * rgb[..., 1] + 0.114 * rgb[..., 2])
+                levels.append(float(np.percentile(grey, 99)))
+    return min(levels, default=None)
+
+
+def _notes(fig) -> dict[str, str]:
+    notes = {FONT_NOTE: _font_note(fig)}
+    grey = saliency_grey_p99(fig)
+    if grey is not None:
+        notes[SALIENCY_NOTE] = f"{grey:.1f}"
+    return notes
+
+
 def figure_png(fig) -> bytes | None:
     """``fig`` as PNG (as Jupyter shows it: tight box, the figure's dpi), with the size of its
     smallest text written into the file (``FONT_NOTE``), so the book's browser tests can check
@@ -410,7 +434,7 @@ def figure_png(fig) -> bytes | None:
         return None
     buf = io.BytesIO()
     fig.canvas.print_figure(buf, format="png", dpi=fig.dpi, bbox_inches="tight", facecolor="white",
-                            metadata={FONT_NOTE: _font_note(fig)})
+                            metadata=_notes(fig))
     return buf.getvalue()
 
 
@@ -422,20 +446,27 @@ def figure_jpeg(fig, quality: int = 88) -> bytes | None:
     buf = io.BytesIO()
     fig.canvas.print_figure(buf, format="jpeg", dpi=fig.dpi, bbox_inches="tight", facecolor="white",
                             pil_kwargs={"quality": quality, "optimize": True,
-                                        "comment": f"{FONT_NOTE}={_font_note(fig)}"})
+                                        "comment": ";".join(f"{k}={v}" for k, v in _notes(fig).items())})
     return buf.getvalue()
 
 
-def font_note_of(data: bytes) -> str | None:
-    """The ``FONT_NOTE`` of a figure file made by :func:`figure_png` or :func:`figure_jpeg`."""
+def notes_of(data: bytes) -> dict[str, str]:
+    """The notes (``FONT_NOTE``, ``SALIENCY_NOTE``) of a figure file made by :func:`figure_png`
+    (PNG text chunks) or :func:`figure_jpeg` (``key=value;...`` in the JPEG comment)."""
     from PIL import Image
 
     with Image.open(io.BytesIO(data)) as im:
         if im.format == "PNG":
-            return im.text.get(FONT_NOTE)
+            return {k: v for k, v in im.text.items() if k in (FONT_NOTE, SALIENCY_NOTE)}
         comment = im.info.get("comment", b"")
         comment = comment.decode() if isinstance(comment, bytes) else comment
-        return comment.split("=", 1)[1] if comment.startswith(FONT_NOTE + "=") else None
+        pairs = (p.split("=", 1) for p in comment.split(";") if "=" in p)
+        return {k: v for k, v in pairs if k in (FONT_NOTE, SALIENCY_NOTE)}
+
+
+def font_note_of(data: bytes) -> str | None:
+    """The ``FONT_NOTE`` of a figure file made by :func:`figure_png` or :func:`figure_jpeg`."""
+    return notes_of(data).get(FONT_NOTE)
 
 
 def use_book_style() -> None:
