@@ -1,6 +1,7 @@
 """The ``sevec`` command (also ``python -m sevec_helpers``): fit, explain and evaluate from the shell.
 
     sevec fit --model vgg16 --layer fc1 --data /data/imagenet/train --per-class 100 --out fc1.pt
+    sevec fit --model vgg16 --layer pool5 --layer fc1 --data ... --out sevecs_{layer}.pt  # two layers, one pass
     torchrun --nproc_per_node=8 -m sevec_helpers fit ...      # the same, sharded, one all-reduce
     sevec saliency --model vgg16 --sevecs pool5.pt --image cat.jpg --target "tiger cat" --method guided --semantic --out maps/
     sevec pointing-game --model vgg_mini --sevecs pool5.pt --data scenes/test --method gxi --semantic --out game.json
@@ -63,6 +64,18 @@ def _model(a):
 # ---------------------------------------------------------------------------------------
 
 
+def _split_folders(root: Path) -> list[str]:
+    """Sub-folders of ``root`` that hold class folders of images themselves (``train/``,
+    ``test/``, ...) while ``root`` holds no images one level down: a folder of splits."""
+    from .data import IMG_EXT
+
+    subs = sorted(d for d in root.iterdir() if d.is_dir()) if root.is_dir() else []
+    if not subs or any(f.suffix.lower() in IMG_EXT for d in subs for f in d.iterdir() if f.is_file()):
+        return []
+    return [d.name for d in subs if any(f.suffix.lower() in IMG_EXT for c in d.iterdir() if c.is_dir()
+                                        for f in c.iterdir() if f.is_file())]
+
+
 def _fit_data(a, spec):
     if a.data == "world":
         from .world import ConceptWorld, ObjectsDataset
@@ -70,72 +83,85 @@ def _fit_data(a, spec):
         return ObjectsDataset(ConceptWorld(a.world_seed), a.world_split, a.per_class or 100, spec=spec)
     from .data import ImageFolderCapped
 
+    root = Path(a.data)
+    splits = _split_folders(root)
+    if splits:
+        pick = next((s for s in ("train", "training", "fit") if s in splits), splits[0])
+        raise CommandError(f"{root} holds split folders ({', '.join(splits)}), not class folders: pass one split, "
+                           f"e.g. --data {root / pick}")
     return ImageFolderCapped(a.data, spec.transform, a.per_class, concept_kind="classes")
+
+
+def _outputs(a) -> dict[str, Path]:
+    """Each --layer's output file: --out itself for one layer; with several, --out must hold
+    ``{layer}``, replaced by each layer's name."""
+    if len(a.layer) > 1 and "{layer}" not in a.out:
+        raise CommandError(f"with several --layer, --out must contain {{layer}} (one file per layer), e.g. --out "
+                           f"sevecs_{{layer}}.pt; got --out {a.out}")
+    return {layer: Path(a.out.replace("{layer}", layer)) for layer in a.layer}
 
 
 def _fit(a) -> int:
     import torch
     import torch.distributed as dist
-    from torch.utils.data import DataLoader, Subset
 
     from ._fingerprint import model_fingerprint, value_digest
     from ._io import atomic_write
     from .accumulator import SeVecAccumulator
     from .cache import dataset_fingerprint
-    from .features import skip_none_collate
-    from .sevec import SemanticVectors, fit_accumulator, model_name
+    from .distributed import fit_shard
+    from .sevec import SemanticVectors, model_name, resolve_layers
 
-    out = Path(a.out)
+    outs = _outputs(a)
     distributed = "RANK" in os.environ and "WORLD_SIZE" in os.environ  # started by torchrun
     if distributed:
         dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
     stack = contextlib.ExitStack()
     try:
         rank, world = (dist.get_rank(), dist.get_world_size()) if distributed else (0, 1)
-        _refuse_existing(out, a.overwrite)
+        for out in outs.values():
+            _refuse_existing(out, a.overwrite)
         model, spec, device = _model(a)
+        layers = [n for n, _ in resolve_layers(model, a.layer)]  # unknown or repeated: refused with the valid names
         data = _fit_data(a, spec)
         names = list(data.classes)
-        shard = Subset(data, list(range(rank, len(data), world)))
-        ckpt = out.with_name(out.name + (f".rank{rank}" if world > 1 else "") + ".ckpt")
-        key = value_digest({"model": model_fingerprint(model), "layer": a.layer, "data": dataset_fingerprint(data),
-                            "batch_size": a.batch_size, "rank": rank, "world": world, "amp": a.amp})
+        first = Path(a.out.replace("{layer}", "+".join(layers)))
+        ckpt = first.with_name(first.name + (f".rank{rank}" if world > 1 else "") + ".ckpt")
+        key = value_digest({"model": model_fingerprint(model), "layer": layers if len(layers) > 1 else layers[0],
+                            "data": dataset_fingerprint(data), "batch_size": a.batch_size, "rank": rank,
+                            "world": world, "amp": a.amp})
         stack.enter_context(_run_lock(ckpt))
-        acc, done, size = None, 0, None
+        accs, done, size = None, 0, None
         if ckpt.exists() and a.resume:
             try:
                 state = torch.load(ckpt, map_location="cpu", weights_only=True)
             except Exception as e:
                 raise CommandError(f"cannot read the checkpoint {ckpt} ({e}); delete it and start again") from e
             if state.get("key") != key:
-                raise CommandError(f"{ckpt} belongs to another run (model, layer, data, batch size or process count "
+                raise CommandError(f"{ckpt} belongs to another run (model, layers, data, batch size or process count "
                                    f"differ); delete it, or run the same command again with --resume")
-            acc = SeVecAccumulator.from_state(state["acc"], device=device)
+            accs = {n: SeVecAccumulator.from_state(s, device=device) for n, s in state["accs"].items()}
             done, size = int(state["batches"]), tuple(state["size"])
         elif ckpt.exists() and not a.overwrite:
             raise CommandError(f"{ckpt} holds an interrupted run: pass --resume to continue it, or --overwrite to "
                                f"start again")
-        rest = Subset(shard, list(range(min(done * a.batch_size, len(shard)), len(shard))))
-        loader = DataLoader(rest, batch_size=a.batch_size, shuffle=False, num_workers=a.workers,
-                            pin_memory=device.type == "cuda", collate_fn=skip_none_collate)
 
-        def on_batch(acc_now, n, size_now):
-            if (done + n) % a.checkpoint_every == 0:
-                payload = {"key": key, "acc": acc_now.state(), "batches": done + n, "size": list(size_now)}
+        def on_batch(accs_now, n, size_now):
+            if n % a.checkpoint_every == 0:
+                payload = {"key": key, "accs": {k: v.state() for k, v in accs_now.items()}, "batches": n,
+                           "size": list(size_now)}
                 atomic_write(ckpt, lambda fh: torch.save(payload, fh))
 
-        acc, label, seen = fit_accumulator(model, loader, a.layer, num_concepts=len(names), batch_size=a.batch_size,
-                                           progress=_progress(a) and rank == 0, amp=a.amp, acc=acc, on_batch=on_batch)
-        if acc is None:
-            raise CommandError(f"rank {rank} received no images: use fewer processes than images")
-        if distributed:
-            acc.all_reduce()
+        accs, size = fit_shard(model, data, layers, num_concepts=len(names), rank=rank, world_size=world,
+                               batch_size=a.batch_size, progress=_progress(a) and rank == 0, amp=a.amp,
+                               workers=a.workers, accs=accs, skip_batches=done, size=size, on_batch=on_batch)
         if rank == 0:
-            sv = SemanticVectors.from_accumulator(acc, names, layer=label, model_name=model_name(model),
-                                                  fingerprint=model_fingerprint(model),
-                                                  input_size=seen or size, kind="classes")
-            sv.save(out)
-            print(f"wrote {out}: {sv}")
+            for layer in layers:
+                sv = SemanticVectors.from_accumulator(accs[layer], names, layer=layer, model_name=model_name(model),
+                                                      fingerprint=model_fingerprint(model), input_size=size,
+                                                      kind="classes")
+                sv.save(outs[layer])
+                print(f"wrote {outs[layer]}: {sv}")
         if distributed:
             dist.barrier()
         if ckpt.exists():
@@ -378,11 +404,14 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     f = sub.add_parser("fit", parents=[common, model], help="fit SeVecs of the classes of a data set (torchrun-aware)",
-                       description="Fit one SeVec per class at --layer in one streaming pass. Under torchrun each "
-                                   "process takes every WORLD_SIZE-th image; one all-reduce sums them; rank 0 writes.")
-    f.add_argument("--layer", required=True, help="module name or alias (fc1, pool5, fc2)")
+                       description="Fit one SeVec per class at each --layer in one streaming pass (several --layer: "
+                                   "one forward pass for all). Under torchrun each process takes every WORLD_SIZE-th "
+                                   "image; one all-reduce per layer sums them; rank 0 writes.")
+    f.add_argument("--layer", required=True, action="append",
+                   help="module name or alias (fc1, pool5, fc2); repeat it to fit several layers in one pass")
     f.add_argument("--data", required=True, help="class folders (ImageNet train layout), or 'world'")
-    f.add_argument("--out", required=True, help="the SeVecs file to write")
+    f.add_argument("--out", required=True,
+                   help="the SeVecs file to write; with several --layer a name containing {layer}, e.g. sv_{layer}.pt")
     f.add_argument("--per-class", type=int, default=None, help="at most this many images per class")
     f.add_argument("--batch-size", type=int, default=64)
     f.add_argument("--workers", type=int, default=0, help="DataLoader worker processes (JPEG decoding)")

@@ -13,6 +13,13 @@ CPUs with bf16 units, and correct, only slower, elsewhere), evaluates a held-out
 every epoch (the curve shows the plateau), and writes ``NAME.pt`` (a float16 state dict,
 under 10 MB) and ``NAME.json`` (recipe, curve, held-out accuracy per class in colour and
 gray, timing, checksum) atomically. Each variant takes under 15 minutes on 2 CPU cores.
+
+More networks by the same recipe, for judging a claim on several training runs (issue 19):
+``--seed S`` draws the training images from world seed S and initialises (and shuffles,
+and augments) from seed S, writing ``NAME_seedS``; ``--world-seed W --init-seed I`` set the
+two apart (``NAME_wW_iI``); ``--name`` overrides the file name. Seed 0 is the shipped
+network, written as ``NAME``. The held-out set of the metadata is always world seed
+:data:`EVAL_SEED`'s ``test`` split, so every run is measured on the same images.
 """
 
 from __future__ import annotations
@@ -112,28 +119,88 @@ def _augment(xb: torch.Tensor, shift: int, g: torch.Generator) -> torch.Tensor:
     return xb
 
 
+def run_name(variant: str, world_seed: int = RECIPE["seed"], init_seed: int = RECIPE["seed"]) -> str:
+    """The file name (without suffix) of a run of ``variant`` with these seeds.
+
+    Parameters
+    ----------
+    variant : str
+        One of :data:`VARIANTS`.
+    world_seed, init_seed : int
+        The seed the training images are drawn from, and the seed of the initialisation,
+        shuffling and augmentation.
+
+    Returns
+    -------
+    str
+        ``variant`` for the shipped seeds (both 0), ``variant_seedS`` when both are S,
+        ``variant_wW_iI`` otherwise.
+
+    Raises
+    ------
+    ValueError
+        For an unknown variant or a negative seed.
+    """
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown variant {variant!r}; choose one of {', '.join(VARIANTS)}")
+    for what, v in (("world_seed", world_seed), ("init_seed", init_seed)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+            raise ValueError(f"{what} must be a non-negative int, got {v!r}")
+    if world_seed == init_seed == RECIPE["seed"]:
+        return variant
+    if world_seed == init_seed:
+        return f"{variant}_seed{world_seed}"
+    return f"{variant}_w{world_seed}_i{init_seed}"
+
+
+def init_model(init_seed: int = RECIPE["seed"], image_size: int = 64) -> VGGMini:
+    """A fresh network of the recipe, initialised from ``init_seed`` (channels-last).
+
+    Parameters
+    ----------
+    init_seed : int
+        Seeds torch's global generator before the layers are built.
+    image_size : int
+        Input size in pixels.
+
+    Returns
+    -------
+    VGGMini
+    """
+    torch.manual_seed(init_seed)
+    model = VGGMini(len(CLASS_NAMES), cfg=VGG_MINI_CFG, image_size=image_size, hidden=VGG_MINI_HIDDEN)
+    return model.to(memory_format=torch.channels_last)
+
+
 def train(variant: str = "vgg_mini", *, per_class: int = RECIPE["per_class"], epochs: int = RECIPE["epochs"],
           batch_size: int = RECIPE["batch_size"], lr: float = RECIPE["lr"], seed: int = RECIPE["seed"],
           threads: int = RECIPE["threads"], image_size: int = 64, bf16: bool = True, progress: bool = True,
-          curve_per_class: int = CURVE_PER_CLASS):
-    """Train one variant from scratch; returns (model in eval mode, history, timings)."""
+          curve_per_class: int = CURVE_PER_CLASS, world_seed: int | None = None, init_seed: int | None = None):
+    """Train one variant from scratch; returns (model in eval mode, history, timings).
+
+    ``seed`` sets both the world seed (which training images are drawn) and the
+    initialisation seed (weights, shuffling, augmentation); ``world_seed`` / ``init_seed``
+    override one of them. The defaults reproduce the shipped networks.
+    """
     if variant not in VARIANTS:
         raise ValueError(f"unknown variant {variant!r}; choose one of {', '.join(VARIANTS)}")
+    world_seed = seed if world_seed is None else world_seed
+    init_seed = seed if init_seed is None else init_seed
+    run_name(variant, world_seed, init_seed)   # validates the seeds
     v = VARIANTS[variant]
-    torch.manual_seed(seed)
+    torch.manual_seed(init_seed)
     torch.set_num_threads(threads)
     t0 = time.time()
-    x, y = render_objects(seed, "train", per_class, color_informativeness=v["color_informativeness"],
+    x, y = render_objects(world_seed, "train", per_class, color_informativeness=v["color_informativeness"],
                           image_size=image_size, workers=threads, progress=progress)
     xc, yc = render_objects(EVAL_SEED, "val", curve_per_class, color_informativeness=v["color_informativeness"],
                             image_size=image_size, workers=threads, progress=False)
     render_s = time.time() - t0
-    model = VGGMini(len(CLASS_NAMES), cfg=VGG_MINI_CFG, image_size=image_size, hidden=VGG_MINI_HIDDEN)
-    model = model.to(memory_format=torch.channels_last)
+    model = init_model(init_seed, image_size)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=RECIPE["weight_decay"])
     steps_per_epoch = len(x) // batch_size
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * steps_per_epoch, pct_start=0.2)
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(init_seed)
     history = []
     t1 = time.time()
     for ep in range(epochs):
@@ -174,11 +241,18 @@ def heldout(variant: str = "vgg_mini", seed: int = EVAL_SEED, per_class: int = E
 
 
 def write(variant: str, model, history, timings: dict, out: Path, per_class: int, epochs: int, seed: int,
-          threads: int, eval_per_class: int = EVAL_PER_CLASS) -> Path:
-    """Save the float16 weights, then measure the saved (rounded) network and write the metadata."""
+          threads: int, eval_per_class: int = EVAL_PER_CLASS, *, name: str | None = None,
+          world_seed: int | None = None, init_seed: int | None = None) -> Path:
+    """Save the float16 weights, then measure the saved (rounded) network and write the metadata.
+
+    ``name`` is the file name (default :func:`run_name` of the seeds); ``world_seed`` and
+    ``init_seed`` default to ``seed``. The metadata records both seeds."""
     v = VARIANTS[variant]
+    world_seed = seed if world_seed is None else world_seed
+    init_seed = seed if init_seed is None else init_seed
+    name = name or run_name(variant, world_seed, init_seed)
     out.mkdir(parents=True, exist_ok=True)
-    wpath = out / f"{variant}.pt"
+    wpath = out / f"{name}.pt"
     state = {k: (t.half() if t.is_floating_point() else t) for k, t in model.state_dict().items()}
     atomic_write(wpath, lambda fh: torch.save(state, fh))
     model.load_state_dict(state)  # measure exactly what ships: float16 weights in a float32 model
@@ -186,11 +260,13 @@ def write(variant: str, model, history, timings: dict, out: Path, per_class: int
     acc = evaluate(model, xe, ye, v["grayscale"])
     acc_other = evaluate(model, xe, ye, not v["grayscale"])
     meta = {
-        "name": variant, "about": v["about"], "library_version": __version__, "torch_version": torch.__version__,
+        "name": name, "variant": variant, "about": v["about"], "library_version": __version__,
+        "torch_version": torch.__version__,
         "categories": list(CLASS_NAMES), "mean": MEAN, "std": STD, "model_config": model.config,
         "input": "gray images (three equal channels)" if v["grayscale"] else "colour images",
-        "world": {"seed": seed, "color_informativeness": v["color_informativeness"], "image_size": 64},
-        "training": {**RECIPE, "per_class": per_class, "epochs": epochs, "seed": seed, "threads": threads,
+        "world": {"seed": world_seed, "color_informativeness": v["color_informativeness"], "image_size": 64},
+        "training": {**RECIPE, "per_class": per_class, "epochs": epochs, "seed": init_seed, "world_seed": world_seed,
+                     "init_seed": init_seed, "threads": threads,
                      "optimizer": "AdamW", "schedule": "OneCycle pct_start=0.2", "precision": "bfloat16 autocast",
                      "augment": "horizontal flip, shifts of up to 4 px", **timings, "history": history},
         "heldout": {"world_seed": EVAL_SEED, "split": "test", "per_class": eval_per_class, **acc},
@@ -198,29 +274,80 @@ def write(variant: str, model, history, timings: dict, out: Path, per_class: int
                                                                       "per_class": eval_per_class, **acc_other},
         "weights": "float16 state dict", "sha256": sha256_of(wpath),
     }
-    atomic_write(out / f"{variant}.json", lambda fh: fh.write(json.dumps(meta, indent=1)), binary=False)
+    atomic_write(out / f"{name}.json", lambda fh: fh.write(json.dumps(meta, indent=1)), binary=False)
     return wpath
 
 
-def main(argv=None) -> None:
+def _seed(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a seed must be a non-negative integer, got {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"a seed must be a non-negative integer, got {v}")
+    return v
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    """The command line of ``python -m sevec_helpers.train``, with the seeds resolved.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    argparse.Namespace
+        As parsed, plus ``variants`` (the variants to train) and ``runs``: one
+        ``(variant, name, world_seed, init_seed)`` per network to train.
+
+    Raises
+    ------
+    SystemExit
+        On bad arguments (argparse's usage message): a negative or non-integer seed,
+        ``--name`` with ``--variant all``, or a name that is not a plain file name.
+    """
     p = argparse.ArgumentParser(prog="python -m sevec_helpers.train", description=__doc__.split("\n")[0])
     p.add_argument("--variant", choices=list(VARIANTS) + ["all"], default="vgg_mini")
     p.add_argument("--per-class", type=int, default=RECIPE["per_class"])
     p.add_argument("--epochs", type=int, default=RECIPE["epochs"])
-    p.add_argument("--seed", type=int, default=RECIPE["seed"])
+    p.add_argument("--seed", type=_seed, default=RECIPE["seed"],
+                   help="world and initialisation seed (0: the shipped networks); other seeds write NAME_seedS")
+    p.add_argument("--world-seed", type=_seed, default=None, help="the world seed the training images are drawn "
+                   "from (default: --seed)")
+    p.add_argument("--init-seed", type=_seed, default=None, help="the seed of initialisation, shuffling and "
+                   "augmentation (default: --seed)")
+    p.add_argument("--name", default=None, help="file name of the network (default: the variant, with the seeds "
+                   "when they are not 0)")
     p.add_argument("--threads", type=int, default=RECIPE["threads"])
     p.add_argument("--out", default=str(WEIGHTS_DIR))
     p.add_argument("--eval-per-class", type=int, default=EVAL_PER_CLASS)
     p.add_argument("--quiet", action="store_true")
     a = p.parse_args(argv)
-    for variant in (list(VARIANTS) if a.variant == "all" else [a.variant]):
+    a.variants = list(VARIANTS) if a.variant == "all" else [a.variant]
+    if a.name is not None:
+        if a.variant == "all":
+            p.error("--name names one network: use it with a single --variant, not 'all'")
+        if not a.name or a.name != Path(a.name).name or a.name.startswith("."):
+            p.error(f"--name must be a plain file name without a directory, got {a.name!r}")
+    w = a.seed if a.world_seed is None else a.world_seed
+    i = a.seed if a.init_seed is None else a.init_seed
+    a.world_seed, a.init_seed = w, i
+    a.runs = [(v, a.name or run_name(v, w, i), w, i) for v in a.variants]
+    return a
+
+
+def main(argv=None) -> None:
+    a = parse_args(argv)
+    for variant, name, world_seed, init_seed in a.runs:
         t0 = time.time()
-        model, history, timings = train(variant, per_class=a.per_class, epochs=a.epochs, seed=a.seed,
-                                        threads=a.threads, progress=not a.quiet)
-        wpath = write(variant, model, history, timings, Path(a.out), a.per_class, a.epochs, a.seed, a.threads,
-                      a.eval_per_class)
+        model, history, timings = train(variant, per_class=a.per_class, epochs=a.epochs, world_seed=world_seed,
+                                        init_seed=init_seed, threads=a.threads, progress=not a.quiet)
+        wpath = write(variant, model, history, timings, Path(a.out), a.per_class, a.epochs, init_seed, a.threads,
+                      a.eval_per_class, name=name, world_seed=world_seed, init_seed=init_seed)
         meta = json.loads(wpath.with_suffix(".json").read_text())
-        print(f"{variant}: {time.time() - t0:.0f}s in all; held-out top-1 {meta['heldout']['top1']:.3f}, top-5 "
+        print(f"{name}: {time.time() - t0:.0f}s in all; held-out top-1 {meta['heldout']['top1']:.3f}, top-5 "
               f"{meta['heldout']['top5']:.3f}; wrote {wpath} ({wpath.stat().st_size / 1e6:.1f} MB)", flush=True)
 
 

@@ -109,14 +109,54 @@ def _torchrun(*args, nproc=2, **kw):
 
 
 def test_torchrun_two_processes_equal_one(tmp_path):
-    base = ["fit", "--model", "vgg_mini", "--layer", "fc1", "--data", "world", "--per-class", "3", "--quiet"]
-    sevec(*base, "--out", tmp_path / "one.pt")
-    p = _torchrun(*base, "--out", tmp_path / "two.pt")
+    """Two layers in one pass, on one process and on two (torchrun): the same SeVecs."""
+    base = ["fit", "--model", "vgg_mini", "--layer", "fc1", "--layer", "pool5", "--data", "world", "--per-class", "3",
+            "--quiet"]
+    sevec(*base, "--out", tmp_path / "one_{layer}.pt")
+    p = _torchrun(*base, "--out", tmp_path / "two_{layer}.pt")
     out, err = p.communicate(timeout=600)
     assert p.returncode == 0, err[-3000:]
-    a, b = sh.SemanticVectors.load(tmp_path / "one.pt"), sh.SemanticVectors.load(tmp_path / "two.pt")
-    assert torch.equal(a.counts, b.counts) and torch.allclose(a.vectors, b.vectors, atol=1e-6)
+    for layer in ("fc1", "pool5"):
+        a, b = sh.SemanticVectors.load(tmp_path / f"one_{layer}.pt"), sh.SemanticVectors.load(tmp_path / f"two_{layer}.pt")
+        assert a.layer == b.layer == layer
+        assert torch.equal(a.counts, b.counts) and torch.allclose(a.vectors, b.vectors, atol=1e-6)
     assert not list(tmp_path.glob("*.ckpt"))
+
+
+def test_fit_several_layers_in_one_pass_equals_single_layer_fits(tmp_path, capsys):
+    base = ["fit", "--model", "vgg_mini", "--data", "world", "--per-class", "2", "--world-split", "test", "--quiet"]
+    assert cli.main([*base, "--layer", "pool5", "--layer", "fc1", "--out", str(tmp_path / "sv.pt")]) == 1
+    assert "with several --layer, --out must contain {layer}" in capsys.readouterr().err
+    assert cli.main([*base, "--layer", "fc1", "--layer", "classifier.1", "--out", str(tmp_path / "{layer}.pt")]) == 1
+    assert "names one layer twice: 'fc1' and 'classifier.1'" in capsys.readouterr().err
+    assert cli.main([*base, "--layer", "pool5", "--layer", "fc1", "--out", str(tmp_path / "sv_{layer}.pt")]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sv_fc1.pt", "sv_pool5.pt"]
+    model, spec = sh.load_model("vgg_mini")
+    from sevec_helpers import world as W
+
+    ds = W.ObjectsDataset(split="test", per_class=2, spec=spec)
+    for layer in ("pool5", "fc1"):
+        direct = sh.fit_sevecs(model, ds, layer, progress=False)
+        sv = sh.SemanticVectors.load(tmp_path / f"sv_{layer}.pt")
+        assert sv.layer == layer and torch.equal(direct.vectors, sv.vectors) and torch.equal(direct.rates, sv.rates)
+    before = (tmp_path / "sv_fc1.pt").stat().st_mtime_ns
+    assert cli.main([*base, "--layer", "pool5", "--layer", "fc1", "--out", str(tmp_path / "sv_{layer}.pt")]) == 1
+    assert "sv_pool5.pt exists; pass --overwrite" in capsys.readouterr().err
+    assert (tmp_path / "sv_fc1.pt").stat().st_mtime_ns == before
+
+
+def test_fit_on_a_folder_of_splits_names_them_and_suggests_one(tmp_path, capsys):
+    assert cli.main(["world", "render", "--out", str(tmp_path / "cw"), "--part", "colors", "--split", "test",
+                     "--per-class", "1", "--quiet"]) == 0
+    assert cli.main(["world", "render", "--out", str(tmp_path / "cw"), "--part", "colors", "--split", "train",
+                     "--per-class", "1", "--quiet"]) == 0
+    root = tmp_path / "cw" / "colors"
+    code = cli.main(["fit", "--model", "vgg_mini", "--layer", "fc1", "--data", str(root), "--out",
+                     str(tmp_path / "sv.pt"), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 1
+    assert f"{root} holds split folders (test, train), not class folders: pass one split, e.g. --data {root / 'train'}" \
+        in err
 
 
 def _descendants(pid: int) -> list[int]:
@@ -171,22 +211,23 @@ def _alive(pid: int) -> bool:
 
 @pytest.mark.parametrize("nproc", [1, 2])
 def test_resume_after_sigkill_gives_the_same_file(tmp_path, nproc):
-    base = ["fit", "--model", "vgg_mini", "--layer", "fc1", "--data", "world", "--per-class", "30", "--batch-size", "8",
-            "--checkpoint-every", "3", "--quiet"]
-    full, part = tmp_path / "full.pt", tmp_path / "part.pt"
+    """Two layers in one pass (--layer twice), killed after a checkpoint and resumed."""
+    base = ["fit", "--model", "vgg_mini", "--layer", "fc1", "--layer", "pool5", "--data", "world", "--per-class", "30",
+            "--batch-size", "8", "--checkpoint-every", "3", "--quiet"]
+    full, part = str(tmp_path / "full_{layer}.pt"), str(tmp_path / "part_{layer}.pt")
     if nproc == 1:
         sevec(*base, "--out", full)
-        start = lambda: subprocess.Popen([sys.executable, "-m", "sevec_helpers", *base, "--out", str(part)], env=ENV,
+        start = lambda: subprocess.Popen([sys.executable, "-m", "sevec_helpers", *base, "--out", part], env=ENV,
                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                          start_new_session=True)
-        ckpts = [tmp_path / "part.pt.ckpt"]
+        ckpts = [tmp_path / "part_fc1+pool5.pt.ckpt"]
     else:
         p = _torchrun(*base, "--out", full)
         assert p.wait(timeout=600) == 0, p.communicate()[1][-2000:]
         start = lambda: _torchrun(*base, "--out", part, start_new_session=True)
-        ckpts = [tmp_path / f"part.pt.rank{r}.ckpt" for r in range(2)]
+        ckpts = [tmp_path / f"part_fc1+pool5.pt.rank{r}.ckpt" for r in range(2)]
     _kill_after_checkpoint(start, ckpts)
-    assert not part.exists()
+    assert not list(tmp_path.glob("part_*.pt"))
     r = sevec(*base, "--out", part, check=False) if nproc == 1 else None
     if nproc == 1:
         assert r.returncode == 1 and "pass --resume" in r.stderr  # an interrupted run is never silently restarted
@@ -194,10 +235,12 @@ def test_resume_after_sigkill_gives_the_same_file(tmp_path, nproc):
     else:
         p = _torchrun(*base, "--out", part, "--resume")
         assert p.wait(timeout=600) == 0, p.communicate()[1][-2000:]
-    a, b = sh.SemanticVectors.load(full), sh.SemanticVectors.load(part)
-    assert torch.equal(a.counts, b.counts) and torch.equal(a.vectors, b.vectors) and torch.equal(a.rates, b.rates)
-    if nproc == 1:
-        assert full.read_bytes() == part.read_bytes()
+    for layer in ("fc1", "pool5"):
+        fa, fb = tmp_path / f"full_{layer}.pt", tmp_path / f"part_{layer}.pt"
+        a, b = sh.SemanticVectors.load(fa), sh.SemanticVectors.load(fb)
+        assert torch.equal(a.counts, b.counts) and torch.equal(a.vectors, b.vectors) and torch.equal(a.rates, b.rates)
+        if nproc == 1:
+            assert fa.read_bytes() == fb.read_bytes()
     assert not list(tmp_path.glob("*.ckpt")) and not list(tmp_path.glob(".*"))
 
 
