@@ -1,6 +1,10 @@
 """The world pages ("The testbed", "ConceptWorld and its networks"): examples, and the measured
 properties the world was designed to have (accuracy like VGG16's, colour varying within
-most classes, textures that a network learns, boxes of many sizes)."""
+most classes, textures that a network learns, boxes of many sizes).
+
+Every figure is returned closed (``plt.close``): Jupyter's inline backend then does not show
+it at the end of the cell that made it, and a cell shows it once, where it is the cell's value
+(under that cell's caption)."""
 
 from __future__ import annotations
 
@@ -17,19 +21,39 @@ from ..models import SHIPPED, WEIGHTS_DIR, load_model
 from ..sevec import SemanticVectors
 
 
+def _closed(fig):
+    """``fig``, closed to pyplot: shown only where a cell returns it, not also when the cell ends."""
+    plt.close(fig)
+    return fig
+
+
 def examples(world: W.ConceptWorld, n: int = 6) -> dict:
-    """Figures: examples of every class, swatches of every low-level concept, scenes with boxes."""
+    """Figures: examples of every class, swatches of every low-level concept, scenes with boxes.
+
+    Parameters
+    ----------
+    world : ConceptWorld
+        The world to draw from.
+    n : int
+        Examples of each class.
+
+    Returns
+    -------
+    dict
+        ``"classes"``, ``"swatches"`` and ``"scenes"``: closed matplotlib figures, each shown
+        where a cell returns it.
+    """
     figs = {}
     rows = [world.object_image(c, i).image for c in range(len(W.CLASS_NAMES)) for i in range(n)]
-    figs["classes"] = viz.image_grid(rows, ncols=n * 2, size=0.9,
+    figs["classes"] = _closed(viz.image_grid(rows, ncols=n * 2, size=0.9,
                                      titles=[W.CLASS_NAMES[c] if i == 0 else "" for c in range(len(W.CLASS_NAMES))
-                                             for i in range(n)])
+                                             for i in range(n)]))
     sw, titles = [], []
     for kind, names in (("textures", W.TEXTURE_NAMES), ("materials", W.MATERIAL_NAMES), ("colors", W.COLOR_NAMES)):
         for c, name in enumerate(names):
             sw += [world.swatch_image(kind, c, i) for i in range(2)]
             titles += [name, ""]
-    figs["swatches"] = viz.image_grid(sw, titles=titles, ncols=12, size=0.8)
+    figs["swatches"] = _closed(viz.image_grid(sw, titles=titles, ncols=12, size=0.8))
     fig, axes = plt.subplots(2, 4, figsize=(viz.MAX_WIDTH, 4.0))
     for k, ax in enumerate(axes.flat):
         smp = world.scene(k)
@@ -39,7 +63,7 @@ def examples(world: W.ConceptWorld, n: int = 6) -> dict:
             ax.text(b[0], b[1] - 1, W.CLASS_NAMES[lab], color="yellow", fontsize=8, va="bottom")
         ax.axis("off")
     fig.tight_layout()
-    figs["scenes"] = fig
+    figs["scenes"] = _closed(fig)
     return figs
 
 
@@ -58,7 +82,7 @@ def overview(world: W.ConceptWorld, per_class: int = 1):
                 ax.set_yticks([])
         axes[r, 0].set_ylabel(g, fontsize=9)
     fig.tight_layout()
-    return fig
+    return _closed(fig)
 
 
 def accuracy_line():
@@ -103,7 +127,7 @@ def curves_figure(meta: dict | None = None):
     ax[0].set_ylabel("accuracy")
     ax[1].legend(fontsize=8)
     fig.tight_layout()
-    return fig
+    return _closed(fig)
 
 
 def per_class_table(meta: dict | None = None):
@@ -158,7 +182,7 @@ def scene_statistics(world: W.ConceptWorld, n: int = 500):
     for q in (5, 50, 95):
         ax[1].axvline(np.percentile(areas, q), color="k", ls=":", lw=0.8)
     fig.tight_layout()
-    return fig, {f"p{q}": float(np.percentile(areas, q)) for q in (5, 10, 50, 90, 95)}
+    return _closed(fig), {f"p{q}": float(np.percentile(areas, q)) for q in (5, 10, 50, 90, 95)}
 
 
 def colour_informativeness(world: W.ConceptWorld, n_fit: int = 40, n_eval: int = 20, bins: int = 4):
@@ -199,4 +223,4 @@ def colour_figure(per: np.ndarray, world: W.ConceptWorld):
     ax.bar([0], [0], color="tab:gray", label="colours drawn at random")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    return fig
+    return _closed(fig)
