@@ -364,3 +364,21 @@ def test_across_networks_rows_and_mixed_is_never_counted_as_reproduced():
     # a verdict outside the rules' vocabulary is an error, not a row that goes uncounted
     with pytest.raises(ValueError, match="outside"):
         C.counts([{"id": "x", "verdict": "reproduced on 2 of 3"}])
+
+
+def test_summary_network_rows_combine_each_claim_and_count_mixed_apart():
+    from sevec_helpers.chapters import summary
+
+    def rec(*rows):
+        return {"04_multifacetedness": {"verdicts": [r.as_dict() for r in rows], "checks": [], "profile": "world"}}
+
+    by_net = {"a": rec(C.table2(1, -0.6, 1e-4, 32, 0.1), C.multifacetedness(0.05, 0.7, 32)),
+              "b": rec(C.table2(1, -0.6, 1e-4, 32, 0.1), C.multifacetedness(0.6, 1e-4, 60)),
+              "c": rec(C.table2(1, -0.6, 1e-4, 32, 0.1))}
+    rows = {r["id"]: r for r in summary.network_rows(by_net)}
+    assert rows["table2_top1"]["verdict"] == C.REPRODUCED and rows["table2_top1"]["claim"].startswith("[04] ")
+    assert rows["dc_multifaceted"]["verdict"] == C.MIXED
+    assert rows["dc_multifaceted"]["why"] == ("mixed: reproduced on 1 of 2, not reproduced on 1 of 2; "
+                                              "not judged on c")
+    c = C.counts(list(rows.values()))
+    assert c[C.REPRODUCED] == 1 and c[C.MIXED] == 1 and sum(c.values()) == 2

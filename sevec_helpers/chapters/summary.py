@@ -44,6 +44,35 @@ def paper_rows(records: dict) -> list[dict]:
     return [dict(r, claim=f"[{name[:2]}] {r['claim']}") for name, rec in records.items() for r in rec["verdicts"]]
 
 
+def network_rows(records_by_network: dict) -> list[dict]:
+    """One row per paper claim judged on several networks (rules v3, issue 19).
+
+    Parameters
+    ----------
+    records_by_network : dict
+        ``{network: records}``, each ``records`` as returned by :func:`collect` for that network.
+
+    Returns
+    -------
+    list of dict
+        Rows of :func:`sevec_helpers.claims.across_networks`: the verdict all networks agree
+        on, else ``mixed`` with the counts (never counted as reproduced by
+        :func:`sevec_helpers.claims.counts`); a claim some network did not judge says so.
+    """
+    per: dict[str, dict] = {}
+    for net, records in records_by_network.items():
+        for r in paper_rows(records):
+            per.setdefault(r["id"], {})[net] = r
+    rows = []
+    for by_net in per.values():
+        row = C.across_networks(by_net).as_dict()
+        missing = [n for n in records_by_network if n not in by_net]
+        if missing:
+            row["why"] += f"; not judged on {', '.join(missing)}"
+        rows.append(row)
+    return rows
+
+
 def check_rows(records: dict) -> list[dict]:
     return [dict(r, check=f"[{name[:2]}] {r['check']}") for name, rec in records.items() for r in rec["checks"]]
 
