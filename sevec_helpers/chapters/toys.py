@@ -6,7 +6,7 @@ game on a 5 x 5 map."""
 from __future__ import annotations
 
 import torch
-import torch.nn as nn
+from torch import nn
 
 from .. import viz
 from ..accumulator import SeVecAccumulator
@@ -24,7 +24,7 @@ def eq3_by_hand():
     acc.update(PHI, torch.zeros(3, dtype=torch.long))
     sv = SemanticVectors.from_accumulator(acc, ["c"], layer="toy")
     a = (PHI > 0).float()
-    rows = [[f"image {i + 1}", PHI[i].tolist(), a[i].int().tolist(), f"{a[i].norm():.3f}",
+    rows = [[f"image {i + 1}", [round(v, 3) for v in PHI[i].tolist()], a[i].int().tolist(), f"{a[i].norm():.3f}",
              [round(v, 3) for v in (a[i] / a[i].norm()).tolist()]] for i in range(3)]
     A = (a / a.norm(dim=1, keepdim=True)).sum(0)
     text = (f"Summing the normalised patterns: **A** = {[round(v, 3) for v in A.tolist()]}, |**A**| = {A.norm():.3f}, "
