@@ -59,14 +59,27 @@ def layer_aliases(model: nn.Module) -> dict[str, str]:
 
 
 def layer_names(model: nn.Module) -> list[str]:
-    """Every name ``layer=`` accepts for ``model``: its aliases first, then its module names."""
+    """Every name ``layer=`` accepts for ``model``.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Any network.
+
+    Returns
+    -------
+    list of str
+        Its aliases first (``"pool5"``, ``"fc1"``, ``"fc2"`` where they exist), then its
+        module names (``"features.30"``). A module called several times per forward pass
+        also takes ``"name@k"`` (the k-th call).
+    """
     names = list(layer_aliases(model))
     names += [n for n, _ in model.named_modules() if n]
     return names
 
 
 def resolve_layer(model: nn.Module, layer: str | LayerRef) -> LayerRef:
-    """Turn a module name, an alias, or ``name@k`` into a :class:`LayerRef`.
+    """Turn a module name, an alias, or ``name@k`` into a ``LayerRef`` (name, module, call).
 
     Raises ``ValueError`` listing the valid names when ``layer`` is unknown.
     """

@@ -361,13 +361,30 @@ def available_models() -> list[str]:
 
 
 def load_model(name: str, weights="DEFAULT"):
-    """Build a model in eval mode; returns ``(model, spec)``.
+    """Build a model in eval mode, with what the library needs to know about its input.
 
-    ``name``: a registered model (:func:`available_models`: the shipped ConceptWorld
-    networks, ``efficientnet_lite0``) or any classification model of torchvision
-    (``vgg16``, ``resnet50``, ``mobilenet_v2``, ...). ``weights``: ``"DEFAULT"`` (the
-    shipped or standard pre-trained weights), ``None`` (random initialisation), a
-    torchvision weights name, or a path to a state dict.
+    Parameters
+    ----------
+    name : str
+        A registered model (:func:`available_models`: the shipped ConceptWorld networks,
+        ``efficientnet_lite0``) or any classification model of torchvision (``vgg16``,
+        ``resnet50``, ``mobilenet_v2``, ...).
+    weights : str, None or path
+        ``"DEFAULT"`` (the shipped or standard pre-trained weights), ``None`` (random
+        initialisation), a torchvision weights name, or a path to a state dict.
+
+    Returns
+    -------
+    (torch.nn.Module, ModelSpec)
+        The model on the CPU in eval mode, carrying its category names and layer aliases
+        (``"pool5"``, ``"fc1"`` where they exist), and its spec: ``transform`` (PIL image to
+        normalised tensor), ``mean``/``std``, ``input_size``, ``categories``.
+
+    Raises
+    ------
+    ValueError
+        Unknown name (the message lists the available ones); weights that cannot be had
+        offline (torchvision's need a download: the message says so).
     """
     if not isinstance(name, str):
         raise TypeError(f"name must be a model name (str), got {type(name).__name__}")

@@ -28,20 +28,42 @@ Box = Sequence[float]
 
 @dataclass
 class PointingResult:
-    """Accuracy per kept-energy level; ``misses`` includes the ``zero_maps``."""
+    """What a pointing game measured, one column per kept-energy level.
 
-    energies: np.ndarray
+    Attributes
+    ----------
+    energies : numpy.ndarray or None
+        The kept-energy levels m (E,) of the generalized game; None for the classic game,
+        which has no energy level (one column).
+    accuracy : numpy.ndarray
+        Hits / images per level (E,), zero maps counted as misses.
+    hits : numpy.ndarray
+        Hits per level (E,).
+    misses : numpy.ndarray
+        Misses per level (E,), the ``zero_maps`` included.
+    zero_maps : int
+        Maps with no energy at all (a miss at every level).
+    n : int
+        Number of maps.
+    per_image : numpy.ndarray
+        (N, E) bool: which image hit at which level.
+    tolerance : float or None
+        The classic game's tolerance in pixels; None for the generalized game.
+    """
+
+    energies: np.ndarray | None
     accuracy: np.ndarray
     hits: np.ndarray
     misses: np.ndarray
     zero_maps: int
     n: int
     per_image: np.ndarray = field(repr=False)  # (N, E) bool hits
+    tolerance: float | None = None
 
     def as_dict(self) -> dict:
-        return {"energies": self.energies.tolist(), "accuracy": self.accuracy.tolist(),
-                "hits": self.hits.tolist(), "misses": self.misses.tolist(), "zero_maps": self.zero_maps,
-                "n": self.n}
+        return {"energies": None if self.energies is None else self.energies.tolist(),
+                "accuracy": self.accuracy.tolist(), "hits": self.hits.tolist(), "misses": self.misses.tolist(),
+                "zero_maps": self.zero_maps, "n": self.n, "tolerance": self.tolerance}
 
 
 def _as_maps(maps) -> torch.Tensor:
@@ -126,13 +148,88 @@ def _box_distance(boxes: Sequence[Box], h: int, w: int) -> torch.Tensor:
     return d
 
 
+def _cutoff(asc: np.ndarray, cums: np.ndarray, energies: np.ndarray) -> np.ndarray:
+    """The generalized game's cut-off value per kept energy, for one map: the value of the
+    k-th largest pixel, k the fewest top pixels whose values sum to at least m of the total
+    (every pixel >= the cut-off is kept, so ties with it are kept too; m = 0 gives the
+    maximum). ``asc``: the map's values sorted ascending; ``cums``: the cumulative sum of
+    the values sorted descending (``cums[-1]`` is the total, > 0). The one place the
+    cut-off is computed."""
+    p = len(asc)
+    k = np.minimum(np.searchsorted(cums, np.asarray(energies, float) * cums[-1], side="left"), p - 1)
+    return asc[p - 1 - k]
+
+
+def kept_pixels(saliency_map, energy: float) -> torch.Tensor:
+    """The pixels the generalized pointing game keeps of one map at kept energy ``energy``.
+
+    Parameters
+    ----------
+    saliency_map : torch.Tensor or numpy.ndarray
+        One non-negative map (H, W).
+    energy : float
+        The kept energy m in [0, 1].
+
+    Returns
+    -------
+    torch.Tensor
+        Bool (H, W): the smallest set of top pixels whose values sum to at least m of the
+        map's total, with every pixel tied with the last one kept (m = 0: the maximum and
+        its ties). All False for a zero map. The game hits (q = 1) when every kept pixel
+        lies inside the target's boxes.
+
+    Raises
+    ------
+    ValueError, TypeError
+        As :func:`generalized_pointing_game` for a map that is not (H, W), negative or not
+        finite, or an energy outside [0, 1].
+    """
+    m = torch.as_tensor(saliency_map) if not isinstance(saliency_map, torch.Tensor) else saliency_map
+    if m.dim() != 2:
+        raise ValueError(f"saliency_map must be one map (H, W), got shape {tuple(m.shape)}")
+    m = _as_maps(m[None])[0]
+    if isinstance(energy, bool) or not isinstance(energy, (int, float, np.number)) or not 0 <= float(energy) <= 1:
+        raise ValueError(f"energy must be a fraction in [0, 1], got {energy!r}")
+    flat = m.reshape(-1).numpy().astype(np.float64, copy=False)
+    if flat.sum() <= 0:
+        return torch.zeros(m.shape, dtype=torch.bool)
+    asc = np.sort(flat)
+    thr = _cutoff(asc, np.cumsum(asc[::-1]), np.array([float(energy)]))[0]
+    return torch.from_numpy(flat >= thr).reshape(m.shape)
+
+
 def generalized_pointing_game(maps, boxes, energies: Sequence[float] = DEFAULT_ENERGIES, *, q: float = 1.0,
                               chunk: int = 256) -> PointingResult:
-    """Accuracy of ``maps`` (N, H, W) at each kept-energy level in ``energies`` (each in [0, 1]).
+    """The generalized pointing game (paper Sec. 5.2) at every kept-energy level.
 
-    One sort per map serves every energy level: the cut-off value for level m is read off
-    the cumulative sum, and (for q = 1) a map hits when no pixel outside the boxes reaches
-    it. numpy's sort is used: on CPUs it is several times faster than torch's.
+    For each map, keep the smallest set of its largest pixels that holds at least a share
+    m of the map's energy (m -> 0 keeps the maximum, ties included); a hit when every kept
+    pixel (or a fraction ``q`` of them) lies inside the union of the image's target boxes.
+    One sort per map serves every level. A map with no energy is a miss, counted apart.
+
+    Parameters
+    ----------
+    maps : torch.Tensor or numpy.ndarray
+        Non-negative saliency maps (N, H, W), e.g. from :func:`reduce_channels`.
+    boxes : sequence
+        Per image, its target boxes as (x0, y0, x1, y1) in pixels of the map.
+    energies : sequence of float
+        The kept-energy levels m, each in [0, 1].
+    q : float
+        The fraction of kept pixels that must lie inside the boxes (1: all of them).
+    chunk : int
+        Maps sorted at once (memory).
+
+    Returns
+    -------
+    PointingResult
+        Accuracy, hits and misses per level, and the per-image hits (N, E).
+
+    Raises
+    ------
+    ValueError
+        Negative or non-finite maps, energies outside [0, 1], q outside (0, 1], boxes in
+        normalised coordinates or outside the map.
     """
     m_all = _as_maps(maps)
     n, h, w = m_all.shape
@@ -156,9 +253,7 @@ def generalized_pointing_game(maps, boxes, energies: Sequence[float] = DEFAULT_E
             if total[i] <= 0:
                 zero += 1
                 continue
-            # first k whose top-k energy reaches m * total; its value is the cut-off; ties are kept
-            k = np.minimum(np.searchsorted(cums[i], e * total[i], side="left"), p - 1)
-            thr = asc[i, p - 1 - k]
+            thr = _cutoff(asc[i], cums[i], e)
             if q == 1.0:
                 per_image[s + i] = max_out[i] < thr
             else:
@@ -172,8 +267,24 @@ def generalized_pointing_game(maps, boxes, energies: Sequence[float] = DEFAULT_E
 
 
 def pointing_game(maps, boxes, tolerance: float = 15) -> PointingResult:
-    """Classic pointing game (Zhang et al. 2016): a hit when the map's maximum lies within
-    ``tolerance`` pixels of a target box. Tied maxima must all lie within it."""
+    """The classic pointing game (Zhang et al. 2016): a hit when the map's maximum lies
+    within ``tolerance`` pixels of a target box; tied maxima must all lie within it.
+
+    Parameters
+    ----------
+    maps : torch.Tensor or numpy.ndarray
+        Non-negative saliency maps (N, H, W).
+    boxes : sequence
+        Per image, its target boxes as (x0, y0, x1, y1) in pixels.
+    tolerance : float
+        Pixels around the boxes that still count (15 at 224 px in the original game).
+
+    Returns
+    -------
+    PointingResult
+        One column: ``accuracy[0]``, ``per_image[:, 0]``; ``energies`` is None and
+        ``tolerance`` is set.
+    """
     if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float, np.number)) or not math.isfinite(tolerance) \
             or tolerance < 0:
         raise ValueError(f"tolerance must be a finite number of pixels >= 0 (the classic game uses 15 at 224 px), "
@@ -192,14 +303,24 @@ def pointing_game(maps, boxes, tolerance: float = 15) -> PointingResult:
         near = _box_distance(bx[i], h, w) <= tolerance
         hit[i, 0] = bool(near[mi == mx].all())
     hits = hit.sum(0)
-    return PointingResult(energies=np.array([0.0]), accuracy=hits / max(n, 1), hits=hits, misses=n - hits,
-                          zero_maps=zero, n=n, per_image=hit)
+    return PointingResult(energies=None, accuracy=hits / max(n, 1), hits=hits, misses=n - hits,
+                          zero_maps=zero, n=n, per_image=hit, tolerance=float(tolerance))
 
 
 def centre_maps(n: int, h: int, w: int, sigma: float = 0.25) -> torch.Tensor:
-    """(n, H, W) Gaussian maps centred on the image: the baseline the paper finds strong.
+    """Gaussian maps centred on the image: the baseline the paper finds strong.
 
-    ``sigma`` is a fraction of the image side.
+    Parameters
+    ----------
+    n, h, w : int
+        Number of maps and their size.
+    sigma : float
+        The Gaussian's width as a fraction of the image side.
+
+    Returns
+    -------
+    torch.Tensor
+        (n, H, W) float64 maps, largest at the centre.
     """
     yy = (torch.arange(h, dtype=torch.float64) + 0.5 - h / 2) / (sigma * h)
     xx = (torch.arange(w, dtype=torch.float64) + 0.5 - w / 2) / (sigma * w)
