@@ -227,9 +227,10 @@ def code_fingerprint(*roots, root: str | os.PathLike | None = None) -> dict:
         digests[path.relative_to(pkg_dir).as_posix()] = digest
         todo.extend(d for d in deps if d not in seen)
     versions = {"torch": torch.__version__, "numpy": np.__version__}
-    for top in sorted(external):
-        mod = sys.modules.get(top)
-        versions[top] = str(getattr(mod, "__version__", "?"))
+    for top in sorted(external):  # e.g. torchvision for its models; scripts and notebooks have no version
+        version = getattr(sys.modules.get(top), "__version__", None)
+        if version is not None:
+            versions[top] = str(version)
     return {"modules": dict(sorted(digests.items())), "versions": versions}
 
 

@@ -1,4 +1,12 @@
-"""Streaming sums for SeVecs: O(K * D) memory, mergeable across shards and processes."""
+"""Streaming sums for SeVecs: O(K * D) memory, mergeable across shards and processes.
+
+Per concept c: A_c = sum of the normalised patterns a_i / |a_i| of its live samples, the sum
+of the binary patterns a_i, M_c live samples (at least one active unit) and the dead ones.
+The activation rate is r_c = sum_i a_i / (M_c + dead_c): the share of ALL the concept's
+samples on which a unit fires. A dead sample is an image of the concept on which no unit
+fires, so it lowers every rate (a unit active on 1 of 3 samples, the other two dead: r = 1/3), while v_c
+and D_c are over the live samples only (a zero pattern has no direction).
+"""
 
 from __future__ import annotations
 
@@ -179,7 +187,8 @@ class SeVecAccumulator:
         norms = sums.norm(dim=1)
         m = counts.double()
         vectors = torch.where(norms[:, None] > 0, sums / norms.clamp(min=1e-300)[:, None], torch.zeros_like(sums))
-        rates = self._dense(self.active).double().cpu() / m.clamp(min=1)[:, None]
+        # r_c: over all the concept's samples, dead ones (a_i = 0) included (see the module docstring)
+        rates = self._dense(self.active).double().cpu() / (m + dead.double()).clamp(min=1)[:, None]
         diversity = torch.where(m > 0, 1.0 - norms / m.clamp(min=1), torch.full_like(m, float("nan")))
         return {"vectors": vectors.float(), "rates": rates.float(), "counts": counts.clone(), "dead": dead.clone(),
                 "diversity": diversity.float(), "names": names}

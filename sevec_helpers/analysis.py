@@ -50,9 +50,7 @@ def bootstrap_mean(values, groups=None, n_boot: int = N_BOOT, seed: int = 0) -> 
     return m, lo, hi
 
 
-def sem(values) -> float:
-    v = np.asarray(values, float)
-    return float(np.std(v, ddof=1) / np.sqrt(len(v))) if len(v) > 1 else float("nan")
+from .metrics import sem  # noqa: E402,F401  (the standard error of the mean: one implementation, in the core)
 
 
 # ---------------------------------------------------------------------------------------

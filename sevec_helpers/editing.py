@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import math
+import warnings
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -25,6 +25,7 @@ from .features import (
     replace_output,
 )
 from .layers import resolve_layer, same_layer
+from .metrics import sem
 from .sevec import SemanticVectors
 
 # ---------------------------------------------------------------------------------------
@@ -100,18 +101,21 @@ def edit_study(model: nn.Module, data, layer: str, edits: dict[str, Edit], *, ba
             labels.append(y)
             outs = None
             if use_stack and names:
-                outs = _stacked_edits(model, ref, x, yd, pred_k, edits)
+                outs, why = _stacked_edits(model, ref, x, yd, pred_k, edits)
                 if outs is None:
+                    # the fallback exists for networks that cannot take the stacked batch; a failure
+                    # that one pass per edit shares (a bad edit, a broken model) is raised by that pass
+                    outs = _one_pass_per_edit(model, ref, x, yd, pred_k, edits)
                     if stacked:
                         raise ValueError(f"the network's layers after {ref.label!r} cannot run the edited copies "
-                                         f"stacked (they mix in tensors from before the layer); use stacked=False")
+                                         f"stacked ({why}); use stacked=False")
+                    warnings.warn(f"edit_study: the network's layers after {ref.label!r} cannot run the "
+                                  f"{len(names)} edited copies stacked along the batch ({why}); running one pass "
+                                  f"per edit instead (slower). Pass stacked=False to skip the attempt.",
+                                  UserWarning, stacklevel=2)
                     use_stack = False
             if outs is None:
-                outs = []
-                for fn in edits.values():
-                    with replace_output(model, ref, lambda h, fn=fn: fn(h, yd, pred_k)) as calls:
-                        outs.append(call_model(model, x).float())
-                    calls.check()
+                outs = _one_pass_per_edit(model, ref, x, yd, pred_k, edits)
             for name, o in zip(names, outs):
                 prob[name].append(torch.softmax(o, 1).gather(1, yd[:, None])[:, 0].cpu())
                 correct[name].append((o.argmax(1) == yd).cpu())
@@ -124,11 +128,29 @@ def edit_study(model: nn.Module, data, layer: str, edits: dict[str, Edit], *, ba
                       correct={k: torch.cat(v).numpy() for k, v in correct.items()})
 
 
-def _stacked_edits(model, ref, x, y, pred, edits: dict[str, Edit]) -> list[torch.Tensor] | None:
+def _out_of_memory(e: BaseException) -> bool:
+    types = tuple(t for t in (getattr(torch, "OutOfMemoryError", None), getattr(torch.cuda, "OutOfMemoryError", None))
+                  if isinstance(t, type))
+    msg = str(e).lower()
+    return isinstance(e, types) or any(m in msg for m in ("out of memory", "can't allocate memory",
+                                                           "not enough memory", "failed to allocate"))
+
+
+def _one_pass_per_edit(model, ref, x, y, pred, edits: dict[str, Edit]) -> list[torch.Tensor]:
+    outs = []
+    for fn in edits.values():
+        with replace_output(model, ref, lambda h, fn=fn: fn(h, y, pred)) as calls:
+            outs.append(call_model(model, x).float())
+        calls.check()
+    return outs
+
+
+def _stacked_edits(model, ref, x, y, pred, edits: dict[str, Edit]) -> tuple[list[torch.Tensor] | None, str]:
     """The model's outputs under each edit, from passes where the layer returns the edited
     copies of h stacked along the batch, so the network before the layer runs once per chunk
-    of edits. None when the rest of the network does not give one output row per stacked
-    row (it mixes in tensors from before the layer)."""
+    of edits; and "". (None, why) when the rest of the network cannot take the stacked rows
+    (it mixes in tensors from before the layer: a shape error, or not one output row per
+    stacked row). Out-of-memory errors are raised, not taken for that."""
     fns = list(edits.values())
     n = x.shape[0]
     outs: list[torch.Tensor] = []
@@ -149,17 +171,21 @@ def _stacked_edits(model, ref, x, y, pred, edits: dict[str, Edit]) -> list[torch
         handle = ref.module.register_forward_hook(hook)
         try:
             o = call_model(model, x)
-        except RuntimeError:
-            return None
+        except RuntimeError as e:
+            if _out_of_memory(e):
+                raise
+            root = e.__cause__ if isinstance(e.__cause__, RuntimeError) else e  # call_model's wrapper: the cause
+            return None, f"{type(root).__name__}: {str(root).splitlines()[0] if str(root) else ''}"[:200]
         finally:
             handle.remove()
         counter.check()
         k = state["k"]
         if not isinstance(o, torch.Tensor) or o.dim() != 2 or o.shape[0] != k * n:
-            return None
+            got = tuple(o.shape) if isinstance(o, torch.Tensor) else type(o).__name__
+            return None, f"{k} stacked copies of {n} images gave an output of shape {got}"
         outs += list(o.float().reshape(k, n, -1).unbind(0))
         i += k
-    return outs
+    return outs, ""
 
 
 def mask_edit(masks: torch.Tensor, *, by_prediction: bool = False, renormalize: bool = False) -> Edit:
@@ -204,14 +230,13 @@ class PerturbationResult:
     KEYS = ("associated_neuron", "random_neuron", "sevec_mask", "permuted_mask")
 
     def sem(self, key: str) -> float:
-        d = self.deltas[key]
-        return float(np.std(d, ddof=1) / math.sqrt(len(d))) if len(d) > 1 else float("nan")
+        """Standard error of the mean change under edit ``key`` (:func:`sevec_helpers.metrics.sem`)."""
+        return sem(self.deltas[key])
 
     @property
     def sem_diff(self) -> float:
         """Standard error of the per-image difference SeVec mask minus associated neuron."""
-        d = self.deltas["sevec_mask"] - self.deltas["associated_neuron"]
-        return float(np.std(d, ddof=1) / math.sqrt(len(d))) if len(d) > 1 else float("nan")
+        return sem(self.deltas["sevec_mask"] - self.deltas["associated_neuron"])
 
     def as_dict(self) -> dict:
         out = {k: getattr(self, k) for k in self.KEYS}

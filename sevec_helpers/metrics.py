@@ -21,6 +21,24 @@ from .features import (
 from ._fingerprint import cached_result
 
 
+def sem(values) -> float:
+    """The standard error of the mean, std(values, ddof=1) / sqrt(n): the one implementation in
+    the package (:func:`sevec_helpers.analysis.sem` and the perturbation study's errors call it).
+
+    Parameters
+    ----------
+    values : array-like
+        n numbers (flattened); NaN propagates.
+
+    Returns
+    -------
+    float
+        NaN when n < 2 (one value has no spread to estimate).
+    """
+    v = np.asarray(values, dtype=float).reshape(-1)
+    return float(np.std(v, ddof=1) / np.sqrt(len(v))) if len(v) > 1 else float("nan")
+
+
 @dataclass
 class Predictions:
     """Per image: the top-5 classes (N, 5), the label (N,) or None, the label's probability (N,) or None."""

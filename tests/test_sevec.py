@@ -14,15 +14,17 @@ def analytic(patterns: np.ndarray, labels: np.ndarray, k: int):
     A = np.zeros((k, d))
     R = np.zeros((k, d))
     M = np.zeros(k)
+    N = np.zeros(k)  # all samples, dead ones included: r_c is over all of them
     for a, y in zip(patterns, labels):
         n = a.sum()
+        N[y] += 1
         if n == 0:
             continue
         A[y] += a / math.sqrt(n)
         R[y] += a
         M[y] += 1
     norms = np.linalg.norm(A, axis=1)
-    return A / norms[:, None], R / M[:, None], 1 - norms / M
+    return A / norms[:, None], R / N[:, None], 1 - norms / M
 
 
 def test_hand_built_exact_values():

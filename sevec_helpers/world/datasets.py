@@ -6,6 +6,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from .._fingerprint import code_fingerprint
 from .generator import SPLITS, ConceptWorld
 from .vocabulary import CLASS_NAMES, CLASSES, COLOR_NAMES, MATERIAL_NAMES, TEXTURE_NAMES
 
@@ -64,10 +65,14 @@ class _WorldDataset(Dataset):
 
     def fingerprint(self) -> dict:
         """What identifies this data for a cache: world seed and size, split, sizes, transform,
-        and a digest of one rendered image (so a change to the drawing code is noticed)."""
+        the code that draws the images (a digest of the world's generator, drawing and
+        vocabulary source, and numpy's version: see :func:`sevec_helpers._fingerprint.code_fingerprint`)
+        and a digest of one rendered image. Any change to the drawing code changes it, even one
+        that alters only some classes' images."""
         return {"type": type(self).__name__, "seed": self.world.seed, **self.world.settings(),
                 "split": self.split, "per_class": self.per_class, "grayscale": self.grayscale,
-                "transform": repr(self.transform), "probe": _probe(self._raw(len(self) - 1))}
+                "transform": repr(self.transform), "probe": _probe(self._raw(len(self) - 1)),
+                "code": code_fingerprint(type(self))}
 
 
 class ObjectsDataset(_WorldDataset):
@@ -163,7 +168,8 @@ class ScenesDataset(Dataset):
         return {"type": "ScenesDataset", "seed": self.world.seed, **self.world.settings(),
                 "split": self.split, "n": self.n, "n_objects": self.n_objects, "grayscale": self.grayscale,
                 "transform": repr(self.transform), "probe": _probe(self.world.scene(self.n - 1, self.split,
-                                                                                   self.n_objects)[0])}
+                                                                                   self.n_objects)[0]),
+                "code": code_fingerprint(type(self))}
 
     def __getitem__(self, i):
         if not 0 <= i < self.n:
