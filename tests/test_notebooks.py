@@ -23,7 +23,7 @@ EXPECTED_VERDICTS = {
     "01_semantic_vectors": {"fig1_classes"},
     "02_validating_sevecs": {"fig2_textures", "fig2_materials", "fig2c_colors", "gray_drop", "gray_recovery", "table1"},
     "03_concept_hierarchy": {"fig3_superclass", "fig3_group"},
-    "04_multifacetedness": {"dominant_cluster", "table2_top1", "table2_top5"},
+    "04_multifacetedness": {"dominant_cluster", "table2_top1", "table2_top5", "dc_multifaceted"},
     "05_concept_relations": {"fig5_textures", "fig5_materials", "table3_textures", "table3_materials"},
     "06_semantic_saliency": {"fig6_guidedbp", "fig6_gradient_input"},
     "07_pointing_game": {"fig7_guidedbp", "fig7_gradient_input"},

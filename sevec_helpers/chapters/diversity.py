@@ -1,162 +1,289 @@
-"""Chapter 4, multifacetedness (paper Sec. 3 and 4.2, Fig. 4, Table 2): the dominant cluster,
-the degree of diversity D_c, and its correlation with per-class accuracy."""
+"""Chapter 4, multifacetedness (paper Sec. 3 and 4.2, Fig. 4, Table 2): presentation only.
+
+The notebook shows the method in its own cells: D_c of the class SeVecs
+(``sv.diversity`` from :func:`sevec_helpers.fit_sevecs`, and by hand), the clusters of each
+class's hold-out features (:func:`sevec_helpers.analysis.count_facets`), per-class accuracy
+(:func:`sevec_helpers.accuracy`), the correlations (:func:`sevec_helpers.analysis.correlation`)
+and the verdict rules (:func:`sevec_helpers.claims.dominant_cluster`,
+:func:`sevec_helpers.claims.table2`, :func:`sevec_helpers.claims.multifacetedness`). This
+module draws the figures and tables from those results, assembles the chapter's
+:class:`Record`, and :func:`record` repeats the notebook's calls, in the same order,
+without figures.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 
 from .. import analysis as A
 from .. import claims as C
 from .. import viz
+from ..features import Features, extract_features
+from ..metrics import Accuracy, accuracy
 from ..profiles import Study
-from ..sevec import SemanticVectors
+from ..sevec import SemanticVectors, fit_sevecs
 from . import Record
 
 LAYER = "fc1"
+KS = (1, 5)            # top-k accuracies of Table 2
+ROWS = ("dominant_cluster", "table2_top1", "table2_top5", "dc_multifaceted")
 
 
-@dataclass
-class Diversity:
-    sv: SemanticVectors
-    D: np.ndarray                       # (K,) D_c
-    planted: np.ndarray | None          # (K,) facets each class was drawn from (world only)
-    found: list[dict]                   # per class: clusters found and the dominant share
-    facet_corr: dict | None
+def bars(sv: SemanticVectors, planted: np.ndarray | None = None):
+    """D_c of every class, sorted, each bar coloured by the number of facets planted.
 
-    def bars(self):
-        import matplotlib.pyplot as plt
+    Parameters
+    ----------
+    sv : SemanticVectors
+        The class SeVecs (``sv.diversity`` is D_c).
+    planted : ndarray (K,), optional
+        Facets each class was drawn from (the world's ground truth); None: one colour.
 
-        o = np.argsort(self.D)
-        fig, ax = plt.subplots(figsize=(viz.MAX_WIDTH, 3.4))
-        cmap = plt.get_cmap("viridis")
-        top = max(1, int(np.nanmax(self.planted))) if self.planted is not None else 1
-        cols = cmap((self.planted[o] - 1) / max(1, top - 1)) if self.planted is not None else "tab:blue"
-        ax.bar(range(len(o)), self.D[o], color=cols)
-        ax.set_xticks(range(len(o)), [self.sv.names[i] for i in o], rotation=75, fontsize=8)
-        ax.set_ylabel("$D_c$")
-        if self.planted is not None:
-            for nf in sorted(set(self.planted.tolist())):
-                ax.bar([0], [0], color=cmap((nf - 1) / max(1, top - 1)), label=f"{int(nf)} facet(s)")
-            ax.legend(fontsize=8)
-        fig.tight_layout()
-        return fig
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
 
-    def table(self, limit: int = 40):
-        planted = self.planted if self.planted is not None else [None] * len(self.D)
-        return viz.markdown_table(["class", "D_c", "planted facets", "clusters found (>= 5%)", "dominant share"],
-                                  [[self.sv.names[c], self.D[c], planted[c] if planted[c] is not None else "n/a",
-                                    self.found[c]["n_facets"], self.found[c]["dominant_share"]]
-                                   for c in np.argsort(-self.D)[:limit]])
-
-
-def diversity(study: Study, layer: str = LAYER) -> Diversity:
-    """D_c, the planted facets and the clusters found, at ``layer`` (the paper: fc1)."""
-    sv = study.sevecs("classes", layer)
-    f = study.features("class_holdout", layer)
-    binary = (f.values > 0).float()
-    found = [A.count_facets(binary[f.labels == c]) for c in range(len(sv))]
-    D = sv.diversity.numpy().astype(float)
-    planted = np.array([r["n_facets"] for r in study.truth], float) if study.truth else None
-    return Diversity(sv, D, planted, found, A.correlation(D, planted) if planted is not None else None)
+    D = sv.diversity.numpy()
+    o = np.argsort(D)
+    fig, ax = plt.subplots(figsize=(viz.MAX_WIDTH, 3.4))
+    cmap = plt.get_cmap("viridis")
+    top = max(1, int(np.nanmax(planted))) if planted is not None else 1
+    cols = cmap((np.asarray(planted)[o] - 1) / max(1, top - 1)) if planted is not None else "tab:blue"
+    ax.bar(range(len(o)), D[o], color=cols)
+    ax.set_xticks(range(len(o)), [sv.names[i] for i in o], rotation=75, fontsize=8)
+    ax.set_ylabel("$D_c$")
+    if planted is not None:
+        for nf in sorted(set(int(v) for v in planted)):
+            ax.bar([0], [0], color=cmap((nf - 1) / max(1, top - 1)), label=f"{nf} facet{'s' if nf > 1 else ''}")
+        ax.legend(fontsize=8, loc="upper left")
+    fig.tight_layout()
+    return fig
 
 
-def facets_figure(study: Study, d: Diversity, n: int = 8):
-    """Fig. 4: hold-out images of the most and the least diverse class, closest to their SeVec first."""
-    f = study.features("class_holdout", d.sv.layer)
-    scores = d.sv.scores(f.values)
-    hi, lo = int(np.argmax(d.D)), int(np.argmin(d.D))
+def most_diverse_table(sv: SemanticVectors, found: Sequence[dict], planted: np.ndarray | None = None, top: int = 8):
+    """The ``top`` most diverse classes: D_c, the facets planted, the clusters found.
 
-    def ordered(c):
-        idx = (f.labels == c).nonzero().flatten()
-        return idx[scores[idx, c].argsort(descending=True)][:n].tolist()
-    return viz.retrieval_figure({f"{d.sv.names[hi]} (D={d.D[hi]:.2f})": study.images("class_holdout", ordered(hi)),
-                                 f"{d.sv.names[lo]} (D={d.D[lo]:.2f})": study.images("class_holdout", ordered(lo))})
+    Parameters
+    ----------
+    sv : SemanticVectors
+    found : list of dict
+        Per class, :func:`sevec_helpers.analysis.count_facets` of its hold-out features.
+    planted : ndarray (K,), optional
+        Facets each class was drawn from (printed as integers); None: "n/a".
+    top : int
+        How many classes, most diverse first.
+
+    Returns
+    -------
+    Markdown
+    """
+    D = sv.diversity.numpy()
+    return viz.markdown_table(
+        ["class", "D_c", "planted facets", "clusters found (>= 5%)", "dominant share"],
+        [[sv.names[c], float(D[c]), int(planted[c]) if planted is not None else "n/a", int(found[c]["n_facets"]),
+          float(found[c]["dominant_share"])] for c in np.argsort(-D)[:top]])
 
 
-def facets_gallery(study: Study, d: Diversity, n: int = 8, limit: int = 60):
-    f = study.features("class_holdout", d.sv.layer)
-    scores = d.sv.scores(f.values)
+def _closest(sv: SemanticVectors, f: Features, c: int, n: int) -> tuple[list[int], list[float]]:
+    scores = sv.scores(f.values)
+    idx = (f.labels == c).nonzero().flatten()
+    idx = idx[scores[idx, c].argsort(descending=True)][:n]
+    return idx.tolist(), scores[idx, c].tolist()
+
+
+def facets_figure(study: Study, sv: SemanticVectors, f: Features, n: int = 8):
+    """Fig. 4: hold-out images of the most and the least diverse class, closest to their SeVec first.
+
+    Parameters
+    ----------
+    study : Study
+        Where the hold-out images are drawn from (``class_holdout``).
+    sv : SemanticVectors
+    f : Features
+        The hold-out features at the SeVecs' layer.
+    n : int
+        Images per row.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    D = sv.diversity.numpy()
+    hi, lo = int(np.argmax(D)), int(np.argmin(D))
+    return viz.retrieval_figure({f"{sv.names[c]} (D={D[c]:.2f})": study.images("class_holdout", _closest(sv, f, c, n)[0])
+                                 for c in (hi, lo)})
+
+
+def facets_gallery(study: Study, sv: SemanticVectors, f: Features, n: int = 8, limit: int = 60):
+    """Every class's hold-out images, closest to its SeVec first (a menu; static view).
+
+    Parameters
+    ----------
+    study, sv, f, n
+        As in :func:`facets_figure`.
+    limit : int
+        At most this many classes, most diverse first.
+
+    Returns
+    -------
+    The gallery widget.
+    """
+    D = sv.diversity.numpy()
     gal, caps = {}, {}
-    for c in [int(c) for c in np.argsort(-d.D)[:limit]]:
-        idx = (f.labels == c).nonzero().flatten()
-        idx = idx[scores[idx, c].argsort(descending=True)][:n].tolist()
-        key = f"{d.sv.names[c]} (D={d.D[c]:.2f})"
-        gal[key], caps[key] = study.images("class_holdout", idx), [f"{scores[j, c]:.2f}" for j in idx]
-    return (viz.gallery(gal, caps, title="Hold-out images, closest to the SeVec first",
-                                                     label="class"))
+    for c in [int(c) for c in np.argsort(-D)[:limit]]:
+        idx, s = _closest(sv, f, c, n)
+        key = f"{sv.names[c]} (D={D[c]:.2f})"
+        gal[key], caps[key] = study.images("class_holdout", idx), [f"{v:.2f}" for v in s]
+    return viz.gallery(gal, caps, title="Hold-out images, closest to the SeVec first", label="class")
 
 
-@dataclass
-class Table2:
-    D: np.ndarray
-    top1: np.ndarray
-    top5: np.ndarray
-    prob: np.ndarray
-    r: dict            # k -> pearson
-    rho: dict          # k -> spearman
-    r_prob: dict
-    ceiling: dict      # k -> share of classes at >= 0.98
+def table2_table(r: dict, rho: dict, r_prob: dict, ceiling: dict):
+    """Table 2 beside the paper's: Pearson r with its Fisher-z interval, p, Spearman's rho,
+    the ceiling share, and the mean true-class probability as a check.
 
-    def table(self):
-        p = C.PAPER["table2"]
-        rows = []
-        for k in (1, 5):
-            rows.append([f"top-{k} accuracy", p[f"top{k}_r"], p[f"top{k}_p"], self.r[k]["r"], self.r[k]["p"],
-                         self.rho[k]["r"], self.ceiling[k], self.r[k]["n"]])
-        rows.append(["mean p(true class)", "", "", self.r_prob["r"], self.r_prob["p"], "", "", self.r_prob["n"]])
-        return viz.markdown_table(["", "paper r", "paper p", "ours r", "ours p", "Spearman rho",
-                                   f"share of classes >= {C.CEILING_ACC}", "classes"], rows)
+    Parameters
+    ----------
+    r, rho : dict
+        k -> :func:`sevec_helpers.analysis.correlation` of D_c with top-k accuracy (Pearson, Spearman).
+    r_prob : dict
+        The correlation of D_c with the mean true-class probability.
+    ceiling : dict
+        k -> the share of classes at top-k >= ``claims.CEILING_ACC``.
 
-    def figure(self, names):
-        import matplotlib.pyplot as plt
+    Returns
+    -------
+    Markdown
+    """
+    p = C.PAPER["table2"]
 
-        fig, ax = plt.subplots(1, 3, figsize=(viz.MAX_WIDTH, 2.8), sharex=True)
-        for a, y, name, rr in ((ax[0], self.top1, "top-1 accuracy", self.r[1]), (ax[1], self.top5, "top-5 accuracy",
-                                                                                  self.r[5]),
-                               (ax[2], self.prob, "mean p(true class)", self.r_prob)):
-            a.scatter(self.D, y, s=18)
-            for c in np.argsort(y)[:3]:
-                a.annotate(names[c], (self.D[c], y[c]), fontsize=8)
-            a.set_xlabel("$D_c$")
-            a.set_ylabel(name)
-            a.set_title("r undefined" if rr["r"] is None else f"r = {rr['r']:.2f}, p = {rr['p']:.2g}", fontsize=9)
-        fig.tight_layout()
-        return fig
+    def interval(d):
+        if d["r"] is None or d["n"] < 4:
+            return "n/a"
+        return "[{:+.3f}, {:+.3f}]".format(*C.fisher_interval(d["r"], d["n"]))
+
+    rows = [[f"top-{k} accuracy", p[f"top{k}_r"], p[f"top{k}_p"], r[k]["r"], interval(r[k]), r[k]["p"],
+             rho[k]["r"], ceiling[k], r[k]["n"]] for k in KS]
+    rows.append(["mean p(true class)", "", "", r_prob["r"], interval(r_prob), r_prob["p"], "", "", r_prob["n"]])
+    return viz.markdown_table(["", "paper r", "paper p", "ours r", "95% interval (Fisher z)", "ours p", "Spearman rho",
+                               f"share >= {C.CEILING_ACC}", "classes"], rows)
 
 
-def table2(study: Study, d: Diversity) -> Table2:
-    acc = study.accuracy("class_holdout")
-    prob = acc.mean_prob_per_class(len(study.classes))
-    per = {1: acc.per_class_top1, 5: acc.per_class_top5}
-    return Table2(d.D, per[1], per[5], prob, {k: A.correlation(d.D, v) for k, v in per.items()},
-                  {k: A.correlation(d.D, v, "spearman") for k, v in per.items()}, A.correlation(d.D, prob),
-                  {k: float(np.mean(v >= C.CEILING_ACC)) for k, v in per.items()})
+def table2_figure(sv: SemanticVectors, acc: Accuracy, r: dict, r_prob: dict, n_named: int = 3):
+    """Per-class accuracy (top-1, top-5) and mean true-class probability against D_c.
+
+    The ``n_named`` lowest classes of each panel are marked and named in a legend under
+    the panel (never on the points, where names overlap).
+
+    Parameters
+    ----------
+    sv : SemanticVectors
+        The class SeVecs (D_c, names).
+    acc : Accuracy
+        :func:`sevec_helpers.accuracy` on the hold-out images.
+    r, r_prob : dict
+        The correlations shown in the panel titles.
+    n_named : int
+        How many of the lowest classes to name per panel.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    D = sv.diversity.numpy()
+    panels = ((acc.per_class_top1, "top-1 accuracy", r[1]), (acc.per_class_top5, "top-5 accuracy", r[5]),
+              (acc.mean_prob_per_class(len(sv)), "mean p(true class)", r_prob))
+    fig, axes = plt.subplots(1, 3, figsize=(viz.MAX_WIDTH, 3.6), sharex=True, layout="constrained")
+    marks = ("^", "s", "D", "v", "P")
+    for ax, (y, name, rr) in zip(axes, panels):
+        ax.scatter(D, y, s=16, color="tab:blue", alpha=0.7)
+        for j, c in enumerate(np.argsort(y, kind="stable")[:n_named]):
+            ax.scatter([D[c]], [y[c]], s=42, marker=marks[j % len(marks)], facecolor="none",
+                       edgecolor=f"C{j + 1}", linewidth=1.4, label=f"{sv.names[c]} ({y[c]:.2f})")
+        ax.set_xlabel("$D_c$", fontsize=9)
+        ax.set_ylabel(name, fontsize=9)
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=3))
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=5))
+        ax.tick_params(labelsize=8)
+        ax.set_title("r undefined" if rr["r"] is None else f"r = {rr['r']:.2f}, p = {rr['p']:.2g}", fontsize=9)
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.22), frameon=False,
+                  title="lowest", title_fontsize=8, handletextpad=0.3)
+    return fig
 
 
-def record(study: Study, d: Diversity | None = None, t2: Table2 | None = None) -> Record:
-    d = d or diversity(study)
-    t2 = t2 or table2(study, d)
-    verdicts = [C.dominant_cluster([f["dominant_share"] for f in d.found])]
-    verdicts += [C.table2(k, t2.r[k]["r"], t2.r[k]["p"], t2.r[k]["n"], t2.ceiling[k]) for k in (1, 5)]
-    checks = []
-    for k in (1, 5):
-        rho = t2.rho[k]
-        if rho["r"] is not None:
-            checks.append(C.Check(f"table2_spearman_top{k}", f"Table 2 with Spearman's rank correlation (top-{k})",
-                                  f"rho = {rho['r']:.3f} (p = {rho['p']:.2g})", "robust to outlying classes",
-                                  {"rho": rho["r"], "p": rho["p"]}))
-    if t2.r_prob["r"] is not None:
-        checks.append(C.Check("table2_prob", "Table 2 with the mean true-class probability instead of accuracy",
-                              f"r = {t2.r_prob['r']:.3f} (p = {t2.r_prob['p']:.2g})",
-                              "a measure of confidence that has no ceiling", {"r": t2.r_prob["r"], "p": t2.r_prob["p"]}))
-    if d.facet_corr is not None and d.facet_corr["r"] is not None:
-        fc = d.facet_corr
-        checks.append(C.Check("dc_facets", "D_c measures multifacetedness: correlation with the facets each class "
-                              "was drawn from", f"r = {fc['r']:.3f} (p = {fc['p']:.2g}, {fc['n']} classes)",
-                              "classes drawn from more facets have higher D_c" if fc["r"] > 0 and fc["p"] < 0.05
-                              else "D_c does not follow the planted facets", {"r": fc["r"], "p": fc["p"]}))
-    nums = {"diversity": dict(zip(d.sv.names, d.D)), "dominant_share": [f["dominant_share"] for f in d.found],
-            "top1": t2.top1, "top5": t2.top5, "ceiling": {f"top{k}": v for k, v in t2.ceiling.items()}}
-    return Record("04_multifacetedness", study.profile, nums, verdicts, checks)
+def _checks(rho: dict, r_prob: dict) -> list[C.Check]:
+    out = []
+    for k in KS:
+        if rho[k]["r"] is not None:
+            out.append(C.Check(f"table2_spearman_top{k}", f"Table 2 with Spearman's rank correlation (top-{k})",
+                               f"rho = {rho[k]['r']:.3f} (p = {rho[k]['p']:.2g})", "robust to outlying classes",
+                               {"rho": rho[k]["r"], "p": rho[k]["p"]}))
+    if r_prob["r"] is not None:
+        out.append(C.Check("table2_prob", "Table 2 with the mean true-class probability instead of accuracy",
+                           f"r = {r_prob['r']:.3f} (p = {r_prob['p']:.2g})",
+                           "a measure of confidence that has no ceiling", {"r": r_prob["r"], "p": r_prob["p"]}))
+    return out
+
+
+def record(study: Study, verdicts: Sequence[C.Verdict] | None = None, *, sv: SemanticVectors | None = None,
+           found: Sequence[dict] | None = None, acc: Accuracy | None = None, rho: dict | None = None,
+           r_prob: dict | None = None, ceiling: dict | None = None) -> Record:
+    """The chapter's record: assembled from the verdicts the notebook computed, or (headless,
+    ``verdicts=None``) computed by the notebook's calls in the notebook's order, without figures.
+
+    Parameters
+    ----------
+    study : Study
+    verdicts : list of Verdict, optional
+        The rows ``dominant_cluster``, ``table2_top1``, ``table2_top5``, ``dc_multifaceted``.
+        None: compute them here (fit, D_c, clusters, accuracy, correlations, rules).
+    sv, found, acc, rho, r_prob, ceiling : optional
+        With ``verdicts``: what they were computed from (the class SeVecs, the clusters per
+        class, the hold-out accuracy, Spearman's rho per k, the correlation with the mean
+        true-class probability, the ceiling share per k). The own checks (Spearman, mean
+        probability) are built from ``rho`` and ``r_prob``.
+
+    Returns
+    -------
+    Record
+
+    Raises
+    ------
+    ValueError
+        ``verdicts`` that are not exactly this chapter's rows, or without the inputs.
+    """
+    if verdicts is None:
+        sv = fit_sevecs(study.model, study.dataset("class_fit"), layer=LAYER, cache=study.cache, **study.run)
+        D = sv.diversity.numpy().astype(float)
+        planted = np.array([c["n_facets"] for c in study.truth]) if study.truth else None
+        holdout = study.dataset("class_holdout")
+        f = extract_features(study.model, holdout, layer=LAYER, cache=study.cache, **study.run)
+        found = [A.count_facets((f.values[f.labels == c] > 0).float()) for c in range(len(sv))]
+        verdicts = [C.dominant_cluster([x["dominant_share"] for x in found])]
+        facets = A.correlation(D, planted) if planted is not None else {"r": None, "p": None, "n": len(D)}
+        acc = accuracy(study.model, holdout, len(study.classes), cache=study.cache, **study.run)
+        per_class = {1: acc.per_class_top1, 5: acc.per_class_top5}
+        r = {k: A.correlation(D, per_class[k]) for k in KS}
+        rho = {k: A.correlation(D, per_class[k], "spearman") for k in KS}
+        r_prob = A.correlation(D, acc.mean_prob_per_class(len(study.classes)))
+        ceiling = {k: float(np.mean(per_class[k] >= C.CEILING_ACC)) for k in KS}
+        verdicts += [C.table2(k, r[k]["r"], r[k]["p"], r[k]["n"], ceiling[k]) for k in KS]
+        verdicts.append(C.multifacetedness(facets["r"], facets["p"], facets["n"]))
+    elif any(v is None for v in (sv, found, acc, rho, r_prob, ceiling)):
+        raise ValueError("pass sv=, found=, acc=, rho=, r_prob= and ceiling= with verdicts= (what they were computed "
+                         "from)")
+    ids = [v.id for v in verdicts]
+    if sorted(ids) != sorted(ROWS):
+        raise ValueError(f"chapter 4's rows are {list(ROWS)}, got {ids}")
+    rows = sorted(verdicts, key=lambda v: ROWS.index(v.id))
+    D = sv.diversity.numpy().astype(float)
+    nums = {"diversity": dict(zip(sv.names, D)), "dominant_share": [x["dominant_share"] for x in found],
+            "top1": acc.per_class_top1, "top5": acc.per_class_top5,
+            "ceiling": {f"top{k}": v for k, v in ceiling.items()}}
+    return Record("04_multifacetedness", study.profile, nums, rows, _checks(rho, r_prob))
