@@ -114,13 +114,25 @@ def _strip_docstrings(tree: ast.AST) -> ast.AST:
     return tree
 
 
+def _loaded_files() -> set:
+    """The source files of the package modules this process has imported."""
+    out = set()
+    for name, mod in list(sys.modules.items()):
+        f = getattr(mod, "__file__", None) if name.split(".")[0] == PACKAGE else None
+        if f:
+            out.add(Path(f).resolve())
+    return out
+
+
 def _parse_source(name: str, path: Path, root: Path) -> tuple[str, frozenset]:
     """(digest of the code, package modules it imports). The digest is of the syntax tree with
     docstrings removed, so editing a comment, a docstring or the layout does not count as a code
     change; imports are read anywhere in the file (functions included), like the layering test."""
     st = path.stat()
     memo = _SOURCE_MEMO.get(path)
-    if memo is not None and memo[0] == (st.st_mtime_ns, st.st_size):
+    if memo is not None and (memo[0] == (st.st_mtime_ns, st.st_size) or path in _loaded_files()):
+        # a module this process has imported runs the code it was imported with: a later edit of its
+        # file (say, in a long-lived notebook kernel) must not relabel what the old code computes
         return memo[1]
     tree = ast.parse(path.read_bytes(), filename=str(path))
     is_pkg = path.name == "__init__.py"

@@ -85,6 +85,22 @@ def test_code_fingerprint_follows_imports_and_ignores_docstrings_and_comments(pa
     assert FP.code_fingerprint("sevec_helpers.sevec")["modules"] == after["modules"]
 
 
+def test_an_imported_module_keeps_the_digest_of_the_code_it_runs(package_copy, monkeypatch):
+    """A notebook kernel that imported the package runs that code even if the file is edited later:
+    its entries keep the digest of the code that really computed them."""
+    import types
+
+    mod = types.ModuleType("sevec_helpers._stale_probe")
+    mod.__file__ = str((package_copy / "accumulator.py").resolve())
+    monkeypatch.setitem(sys.modules, mod.__name__, mod)  # as if the copy's accumulator.py were imported
+    first = FP.code_fingerprint("sevec_helpers.sevec")
+    _edit(package_copy / "accumulator.py", "CHANGED = 1")
+    _edit(package_copy / "features.py", "CHANGED = 1")     # not imported: its edit counts at once
+    second = FP.code_fingerprint("sevec_helpers.sevec")
+    assert second["modules"]["accumulator.py"] == first["modules"]["accumulator.py"]
+    assert second["modules"]["features.py"] != first["modules"]["features.py"]
+
+
 def test_a_code_change_invalidates_exactly_the_entries_that_depend_on_it(package_copy, tmp_path, caplog):
     model, data = _tiny()
     sv0, f0, a0 = _compute(DiskCache(tmp_path / "c"), model, data)
@@ -276,6 +292,7 @@ def test_sigkill_at_random_points_never_changes_a_number_nor_leaves_a_temporary(
         (status,) = zygote.wait()
         killed += os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
         _all_entries_whole(cache)
+    print(f"{killed} of 10 builds killed mid-run (full build {t_full:.2f} s, all from cache {t_hit:.2f} s)")
     assert killed >= 6, f"only {killed} of 10 runs were still running when killed"
     zygote.start((cache, tmp_path / "final.json"))
     assert zygote.wait() == [0]
