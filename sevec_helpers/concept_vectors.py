@@ -1,4 +1,4 @@
-"""Four ways to turn example images of a concept into a direction in a layer's feature space,
+"""Five ways to turn example images of a concept into a direction in a layer's feature space,
 fitted on the same features so they can be compared against the truth.
 
 - ``sevec``: the paper's closed form, A/|A| of the normalised binarised activations (Eq. 3);
@@ -9,7 +9,11 @@ fitted on the same features so they can be compared against the truth.
 - ``unit``: the single most selective unit (NetDissect-style): the unit whose activation
   separates the concept's images from the rest best (difference of means over the
   pooled standard deviation); scored by that unit's activation;
-- ``mean``: the mean of the raw (not binarised) activations, normalised; scored by cosine.
+- ``mean``: the mean of the raw (not binarised) activations, normalised; scored by cosine;
+- ``fastcav``: FastCAV (Schmalwasser et al., ICML 2025), the closed-form stand-in for the CAV:
+  the concept's mean activation minus the mean over the same random other images the CAV
+  is contrasted with, normalised; scored by the linear function that is zero half-way
+  between the two means.
 
 Every method also ranks the units by relevance (``ranking``), which gives each a
 Table-1-style mask of any size.
@@ -25,8 +29,9 @@ import torch
 
 from .sevec import SemanticVectors
 
-METHODS = ("sevec", "cav", "unit", "mean")
-LABELS = {"sevec": "SeVec (Eq. 3)", "cav": "CAV (TCAV)", "unit": "most selective unit", "mean": "mean activation"}
+METHODS = ("sevec", "cav", "fastcav", "unit", "mean")
+LABELS = {"sevec": "SeVec (Eq. 3)", "cav": "CAV (TCAV)", "fastcav": "FastCAV (mean difference)",
+          "unit": "most selective unit", "mean": "mean activation"}
 
 
 @dataclass
@@ -35,7 +40,7 @@ class ConceptVectors:
     names: list[str]
     vectors: torch.Tensor        # (K, D) unit directions
     ranking: torch.Tensor        # (K, D) relevance of each unit (higher = more relevant)
-    bias: torch.Tensor | None    # (K,) CAV intercepts
+    bias: torch.Tensor | None    # (K,) CAV / FastCAV intercepts
     seconds: float               # time to fit all K concepts
     bytes_needed: int            # memory the method needs beyond the model (per fit, all concepts)
 
@@ -47,7 +52,7 @@ class ConceptVectors:
             return (a / a.norm(dim=1, keepdim=True).clamp(min=1e-12)) @ self.vectors.T
         if self.method == "mean":
             return (h / h.norm(dim=1, keepdim=True).clamp(min=1e-12)) @ self.vectors.T
-        if self.method == "cav":
+        if self.method in ("cav", "fastcav"):
             return h @ self.vectors.T + self.bias[None]
         return h[:, self.vectors.argmax(1)]  # unit: the chosen unit's activation
 
@@ -62,9 +67,44 @@ class ConceptVectors:
         return out.scatter(1, order, keep)
 
 
+def _negatives(yn: np.ndarray, c: int, rng: np.random.Generator, n_random: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """Concept ``c``'s images and the random other images it is contrasted with (CAV and
+    FastCAV draw the same ones for the same seed)."""
+    pos = np.flatnonzero(yn == c)
+    others = np.flatnonzero(yn != c)
+    return pos, rng.choice(others, size=min(len(others), n_random or len(pos)), replace=False)
+
+
 def fit(method: str, features: torch.Tensor, labels: torch.Tensor, names, *, seed: int = 0,
         n_random: int | None = None) -> ConceptVectors:
-    """Fit ``method``'s vector for every concept (label k = names[k]) on raw activations (N, D)."""
+    """Fit ``method``'s vector for every concept (label k = names[k]) on raw activations (N, D).
+
+    Parameters
+    ----------
+    method : str
+        One of :data:`METHODS`.
+    features : torch.Tensor
+        Raw activations (N, D) (any (N, ...) is flattened).
+    labels : torch.Tensor
+        Concept index of each row (N,).
+    names : sequence of str
+        One name per concept.
+    seed : int
+        The random negative images of ``cav`` and ``fastcav``.
+    n_random : int, optional
+        How many random negatives per concept (default: as many as the concept's images).
+
+    Returns
+    -------
+    ConceptVectors
+        Unit vectors (K, D), the unit ranking, intercepts (cav, fastcav), the fitting time
+        and an estimate of the memory the fit holds.
+
+    Raises
+    ------
+    ValueError
+        An unknown method.
+    """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     h = torch.as_tensor(features).float().reshape(len(features), -1)
@@ -92,6 +132,21 @@ def fit(method: str, features: torch.Tensor, labels: torch.Tensor, names, *, see
         ranking = (mean_c - mean_o) / var.sqrt()[None]
         vectors = torch.nn.functional.one_hot(ranking.argmax(1), d).float()
         need = 3 * k * d * 8
+    elif method == "fastcav":  # closed form: difference of the two means, threshold half-way between them
+        rng = np.random.default_rng(seed)
+        hn, yn = h.double().numpy(), y.numpy()
+        vecs, biases = [], []
+        for c in range(k):
+            pos, neg = _negatives(yn, c, rng, n_random)
+            mu_c = hn[pos].mean(0) if len(pos) else np.zeros(d)
+            mu_r = hn[neg].mean(0) if len(neg) else np.zeros(d)
+            w = torch.from_numpy(mu_c - mu_r)
+            norm = w.norm().clamp(min=1e-12)
+            vecs.append(w / norm)
+            biases.append(float(-(w / norm) @ torch.from_numpy((mu_c + mu_r) / 2)))
+        vectors, bias = torch.stack(vecs), torch.tensor(biases)
+        ranking = vectors
+        need = 2 * k * d * 8  # per concept, the running sums of its images and of its random set
     else:
         from sklearn.linear_model import LogisticRegression
 
@@ -99,9 +154,7 @@ def fit(method: str, features: torch.Tensor, labels: torch.Tensor, names, *, see
         vecs, biases = [], []
         hn, yn = h.numpy(), y.numpy()
         for c in range(k):
-            pos = np.flatnonzero(yn == c)
-            others = np.flatnonzero(yn != c)
-            neg = rng.choice(others, size=min(len(others), n_random or len(pos)), replace=False)
+            pos, neg = _negatives(yn, c, rng, n_random)
             xs = np.concatenate([hn[pos], hn[neg]])
             ys = np.concatenate([np.ones(len(pos)), np.zeros(len(neg))])
             clf = LogisticRegression(max_iter=2000, C=1.0).fit(xs, ys)
@@ -116,7 +169,18 @@ def fit(method: str, features: torch.Tensor, labels: torch.Tensor, names, *, see
 
 
 def stability(method: str, features: torch.Tensor, labels: torch.Tensor, names, seed: int = 0) -> np.ndarray:
-    """Per concept, the cosine between the vectors fitted on two disjoint random halves of its images."""
+    """Per concept, the cosine between the vectors fitted on two disjoint random halves of its images.
+
+    Parameters
+    ----------
+    method, features, labels, names, seed
+        As :func:`fit` (the two halves are fitted with seeds ``seed`` and ``seed + 1``).
+
+    Returns
+    -------
+    numpy.ndarray
+        (K,) cosines.
+    """
     y = torch.as_tensor(labels).long()
     g = torch.Generator().manual_seed(seed)
     half = torch.zeros(len(y), dtype=torch.bool)

@@ -166,3 +166,22 @@ def test_unknown_method_is_refused():
     h, y, names = _planted()
     with pytest.raises(ValueError, match="method must be one of"):
         CV.fit("pca", h, y, names)
+
+
+def test_fastcav_is_the_normalised_difference_of_means_with_a_half_way_threshold():
+    h, y, names = _planted(per=8)
+    cv = CV.fit("fastcav", h, y, names, n_random=10_000)  # every other image is a negative: no randomness
+    for c in range(3):
+        mu_c, mu_r = h[y == c].double().mean(0), h[y != c].double().mean(0)
+        w = (mu_c - mu_r) / (mu_c - mu_r).norm()
+        assert torch.allclose(cv.vectors[c].double(), w, atol=1e-6)
+        mid = ((mu_c + mu_r) / 2).float()
+        assert abs(float(cv.scores(mid[None])[0, c])) < 1e-5  # zero half-way between the two means
+    assert cv.bias is not None and cv.bytes_needed == 2 * 3 * 16 * 8
+    # with random negatives it contrasts the same images the CAV does (same seed)
+    a = CV.fit("fastcav", h, y, names, seed=3)
+    rng = np.random.default_rng(3)  # concept 0 draws first, then concept 1
+    CV._negatives(y.numpy(), 0, rng, None)
+    pos1, neg1 = CV._negatives(y.numpy(), 1, rng, None)
+    ref = h[pos1].double().mean(0) - h[neg1].double().mean(0)
+    assert torch.allclose(a.vectors[1].double(), ref / ref.norm(), atol=1e-6)
