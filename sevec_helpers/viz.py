@@ -159,22 +159,29 @@ def saliency_grid(image: np.ndarray, maps: dict[str, dict[str, np.ndarray]], box
 
 
 def curves(x: Sequence[float], ys: dict[str, Sequence[float]], xlabel: str, ylabel: str, title: str = "",
-           bands: dict[str, tuple] | None = None, zero_line: bool = False, ax=None):
+           bands: dict[str, tuple] | None = None, zero_line: bool = False, ax=None,
+           colors: dict[str, str] | None = None, styles: dict[str, str] | None = None):
+    """Lines over ``x`` (one per key of ``ys``), optional 95% bands, with the legend below the
+    axes so that it never hides a curve. ``colors`` / ``styles`` (line style, e.g. ``"--"``)
+    by name; names without a colour take the next colour of the cycle."""
     if ax is None:
-        fig, ax = plt.subplots(figsize=(5.2, 3.4))
+        fig, ax = plt.subplots(figsize=(6.0, 3.4 + 0.2 * ((len(ys) + 1) // 2)))
     else:
         fig = ax.figure
     for name, y in ys.items():
-        ax.plot(x, y, marker="o", ms=3, label=name)
+        kw = {"color": colors[name]} if colors and name in colors else {}
+        ls = (styles or {}).get(name, "-")
+        line, = ax.plot(x, y, marker="o" if ls == "-" else None, ms=3, ls=ls, lw=1.5 if ls == "-" else 1.3,
+                        label=name, **kw)
         if bands and name in bands:
             lo, hi = bands[name]
-            ax.fill_between(x, lo, hi, alpha=0.2)
+            ax.fill_between(x, lo, hi, alpha=0.2, color=line.get_color())
     if zero_line:
         ax.axhline(0, color="k", lw=0.8)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False)
     fig.tight_layout()
     return fig
 
@@ -272,16 +279,19 @@ def heatmap_dropdown(matrices: dict[str, tuple[np.ndarray, list[str], list[str]]
 
 
 def slider_lines(x_by_step: Sequence[float], series: dict[str, Sequence[float]], step_label: str, title: str,
-                 xlabel: str, ylabel: str):
+                 xlabel: str, ylabel: str, colors: dict[str, str] | None = None):
     """Lines over ``x`` with a slider that moves a marker along the x values (client-side); the
-    axes keep their range whatever the slider shows."""
+    axes keep their range whatever the slider shows. The legend sits in the right margin under
+    the values at the slider's position, clear of the slider; ``colors`` (by name, e.g. the
+    static figure's) fixes each line's colour."""
     import plotly.graph_objects as go
 
     fig = go.Figure()
     names = list(series)
     xs = list(map(float, x_by_step))
     for n in names:
-        fig.add_trace(go.Scatter(x=xs, y=list(series[n]), mode="lines+markers", name=n))
+        style = {"color": colors[n]} if colors and n in colors else {}
+        fig.add_trace(go.Scatter(x=xs, y=list(series[n]), mode="lines+markers", name=n, line=style, marker=style))
     steps = []
     for i, xv in enumerate(xs):
         txt = "<br>".join(f"{n}: {series[n][i]:.3f}" for n in names)
@@ -295,7 +305,7 @@ def slider_lines(x_by_step: Sequence[float], series: dict[str, Sequence[float]],
     pad = 0.02 * (hi - lo or 1)
     fig.update_layout(title={"text": title, "font": {"size": 16}}, xaxis_title=xlabel, yaxis_title=ylabel, height=480,
                       font={"size": 12}, xaxis={"range": [lo - pad, hi + pad], "autorange": False},
-                      legend={"orientation": "h", "y": -0.35}, margin={"r": 230},
+                      legend={"x": 1.02, "xanchor": "left", "y": 0.0, "yanchor": "bottom"}, margin={"r": 230},
                       sliders=[{"steps": steps, "active": 0, "currentvalue": {"prefix": f"{step_label}: "},
                                 "pad": {"t": 60}}])
     fig.update_layout(**steps[0]["args"][0])

@@ -16,6 +16,7 @@ PKG = Path(sh.__file__).parent
 LAYERS = {
     "_version": 0, "_io": 0, "_fingerprint": 0,
     "layers": 1, "features": 1, "accumulator": 1, "sevec": 1, "saliency": 1, "editing": 1, "pointing": 1,
+    "localization": 1,
     "metrics": 1, "distributed": 1, "attribution": 1, "significance": 1,
     "models": 2, "world": 2, "data": 2, "photos": 2,
     "cache": 3, "profiles": 3, "train": 3,

@@ -130,3 +130,46 @@ def test_adding_outside_energy_never_raises_accuracy(m, box, pos, amount):
     a = sh.generalized_pointing_game(torch.tensor(m)[None], [[box]], E).per_image[0]
     b = sh.generalized_pointing_game(torch.tensor(m2)[None], [[box]], E).per_image[0]
     assert not np.any(b & ~a)
+
+
+# the cut-off (issue 20: one copy, in pointing.py): kept_pixels is what the game keeps
+MAP5 = torch.tensor([[0, 0, 0, 0, 0], [0, 4, 3, 0, 0], [0, 2, 1, 0, 0], [0, 0, 0, 0, 0], [0, 0, 0, 0, 5]],
+                    dtype=torch.float64)
+
+
+def _cells(mask: torch.Tensor) -> set:
+    return {(int(r), int(c)) for r, c in torch.nonzero(mask)}
+
+
+def test_kept_pixels_pins_the_cut_off():
+    from sevec_helpers.pointing import kept_pixels
+
+    # total 15: the fewest top pixels holding m * 15 (5; 5+4 = 9; 5+4+3 = 12; 5+4+3+2 = 14; all)
+    assert _cells(kept_pixels(MAP5, 0.0)) == {(4, 4)}
+    assert _cells(kept_pixels(MAP5, 1 / 3)) == {(4, 4)}              # 5 >= 5: exactly reached, not more
+    assert _cells(kept_pixels(MAP5, 1 / 3 + 1e-6)) == {(4, 4), (1, 1)}
+    assert _cells(kept_pixels(MAP5, 0.5)) == {(4, 4), (1, 1)}        # 9 >= 7.5
+    assert _cells(kept_pixels(MAP5, 0.7)) == {(4, 4), (1, 1), (1, 2)}  # 12 >= 10.5
+    assert _cells(kept_pixels(MAP5, 0.9)) == {(4, 4), (1, 1), (1, 2), (2, 1)}  # 14 >= 13.5
+    assert _cells(kept_pixels(MAP5, 1.0)) == {(4, 4), (1, 1), (1, 2), (2, 1), (2, 2)}
+    tied = torch.tensor([[3.0, 3.0], [3.0, 1.0]])
+    assert kept_pixels(tied, 0.0).sum() == 3                          # ties with the last kept value are kept
+    assert not kept_pixels(torch.zeros(3, 3), 0.5).any()
+    assert kept_pixels(MAP5.numpy(), 0.5).dtype == torch.bool
+    with pytest.raises(ValueError, match="energy"):
+        kept_pixels(MAP5, 1.5)
+    with pytest.raises(ValueError, match=r"\(H, W\)"):
+        kept_pixels(MAP5[None], 0.5)
+    with pytest.raises(ValueError, match="non-negative"):
+        kept_pixels(-MAP5, 0.5)
+
+
+@settings(max_examples=150, deadline=None)
+@given(maps_st, box_st, st.sampled_from(E))
+def test_the_game_hits_exactly_when_the_kept_pixels_lie_in_the_box(m, box, e):
+    from sevec_helpers.pointing import kept_pixels
+
+    kept = kept_pixels(torch.tensor(m), e)
+    inside = sh.pointing.box_mask([box], 6, 6)
+    hit = bool(kept.any() and not (kept & ~inside).any())
+    assert sh.generalized_pointing_game(torch.tensor(m)[None], [[box]], [e]).per_image[0, 0] == hit

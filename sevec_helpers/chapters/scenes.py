@@ -1,15 +1,16 @@
-"""The scene pass that chapters 6 and 7 share: semantic saliency on every (scene, object) pair,
-scored as it is made, computed once per study (cached on disk)."""
+"""The scene pass that chapters 6 and 7 share: the parameters both chapters pass to
+:func:`sevec_helpers.localization.scene_metrics` (the loop over every (scene, object)
+pair), and that call with the study's disk cache, so the pass is computed once per study
+and chapter 7 reads what chapter 6 computed. Also the few scenes the figures show."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from .. import scene_eval as E
-from .._fingerprint import code_fingerprint, model_fingerprint, tensor_digest
-from ..cache import dataset_fingerprint
+from .. import localization as L
 from ..pointing import DEFAULT_ENERGIES
 from ..profiles import Study
+from ..sevec import fit_sevecs
 
 LAYER = "pool5"
 ENERGIES = (0.0,) + tuple(float(e) for e in DEFAULT_ENERGIES)
@@ -18,23 +19,22 @@ CLASSIC_TOLERANCE = 15  # pixels at 224 px (Zhang et al. 2016); scaled to the im
 
 
 def tolerance(study: Study) -> float:
+    """The classic game's tolerance in pixels at the study's input size (15 px at 224 px)."""
     return CLASSIC_TOLERANCE * study.spec.input_size / 224
 
 
-def metrics(study: Study) -> E.SceneMetrics:
-    """Per-pair energy shares, pointing-game hits and classic hits of every map (plain, semantic,
-    and the two controls) for both methods, plus the centre baseline."""
-    sv = study.sevecs("classes", LAYER)
-    scenes = study.dataset("scenes")
-    key = {"what": "scene_metrics", "model": model_fingerprint(study.model), "scenes": dataset_fingerprint(scenes),
-           "sevecs": tensor_digest(sv.rates, sv.vectors)[:16], "energies": ENERGIES, "methods": METHODS,
-           "tolerance": tolerance(study), "code": code_fingerprint(__name__, study.model)}
+def metrics(study: Study) -> L.SceneMetrics:
+    """The two calls chapters 6 and 7 show, made headless (their records call this)::
 
-    def compute():
-        m = E.scene_metrics(study.model, scenes, sv, ENERGIES, tolerance=tolerance(study), methods=METHODS,
-                            batch_size=min(32, study.batch_size), progress=study.progress)
-        return m.as_tensors()
-    return E.SceneMetrics.from_tensors(study.cached("tensors", key, compute))
+        sv5 = fit_sevecs(model, study.dataset("class_fit"), layer="pool5", cache=study.cache)
+        m = scene_metrics(model, study.dataset("scenes"), sv5, ENERGIES, tolerance=tolerance(study),
+                          methods=METHODS, batch_size=32, cache=study.cache)
+
+    Same calls, same cache keys: whichever runs first computes the pass, the others read it."""
+    model = study.model
+    sv5 = fit_sevecs(model, study.dataset("class_fit"), layer=LAYER, cache=study.cache, progress=study.progress)
+    return L.scene_metrics(model, study.dataset("scenes"), sv5, ENERGIES, tolerance=tolerance(study), methods=METHODS,
+                           batch_size=32, progress=study.progress, cache=study.cache)
 
 
 def multi_object_scenes(study: Study, n: int = 6) -> list[int]:
@@ -44,13 +44,13 @@ def multi_object_scenes(study: Study, n: int = 6) -> list[int]:
     return (two or [i for i in range(len(scenes)) if scenes[i] is not None])[:n]
 
 
-def example_maps(study: Study, scene_ids) -> E.ScenePairs:
+def example_maps(study: Study, scene_ids) -> L.ScenePairs:
     """Every map of the pairs of a few scenes, for display (not cached: a handful of scenes)."""
-    return E.scene_maps(study.model, study.dataset("scenes"), study.sevecs("classes", LAYER), scene_ids=list(scene_ids),
-                        methods=METHODS, batch_size=16)
+    return L.scene_maps(study.model, study.dataset("scenes"), study.sevecs("classes", LAYER),
+                        scene_ids=[int(i) for i in scene_ids], methods=METHODS, batch_size=16)
 
 
-def panel(study: Study, pairs: E.ScenePairs, scene: int, names=None):
+def panel(study: Study, pairs: L.ScenePairs, scene: int, names=None):
     """(image, {target name: {map name: map}}, {target name: boxes}) for one scene of ``pairs``."""
     names = names or [n for n in pairs.maps if "(" not in n]
     rows = np.flatnonzero(pairs.scene == scene)
