@@ -322,16 +322,21 @@ def test_two_builds_sharing_a_cache_leave_one_a_third_reads_without_a_miss(zygot
 
 def test_a_live_writers_temporary_is_left_alone_and_a_dead_ones_removed(tmp_path):
     DiskCache(tmp_path)
-    live = tmp_path / f".tensors-x.entry-{os.getpid()}-abc.tmp"
-    live.write_bytes(b"partial")
-    p = subprocess.Popen([sys.executable, "-c", "pass"])
-    p.wait()
-    dead = tmp_path / f".tensors-y.entry-{p.pid}-abc.tmp"
-    dead.write_bytes(b"partial")
-    old = time.time() - 120  # older than the former 60 s limit: a long write of a live process
-    os.utime(live, (old, old))
-    DiskCache(tmp_path)
-    assert live.exists() and not dead.exists()
+    writer = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])  # another build, writing
+    try:
+        live = tmp_path / f".tensors-x.entry-{writer.pid}-abc.tmp"
+        live.write_bytes(b"partial")
+        gone = subprocess.Popen([sys.executable, "-c", "pass"])
+        gone.wait()
+        dead = tmp_path / f".tensors-y.entry-{gone.pid}-abc.tmp"
+        dead.write_bytes(b"partial")
+        old = time.time() - 120  # older than the former 60 s limit: a long write of a live process
+        os.utime(live, (old, old))
+        DiskCache(tmp_path)
+        assert live.exists() and not dead.exists()
+    finally:
+        writer.kill()
+        writer.wait()
 
 
 # ---------------------------------------------------------------------------------------
