@@ -79,8 +79,6 @@ def atomic_write(path: str | os.PathLike, write: Callable[[IO], None], binary: b
     try:
         with os.fdopen(fd, "wb" if binary else "w") as fh:
             write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())  # the bytes are on disk before the name points at them
         os.replace(tmp, path)
         os.chmod(path, 0o644)
     except BaseException:

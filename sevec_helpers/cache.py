@@ -8,10 +8,12 @@ package modules the result depends on, and the torch / numpy versions). Pulling 
 
 An entry file holds a one-line header (format, key digest, payload size and sha256) and the
 payload (``torch.save``, read back with ``weights_only=True``). It is written to a temporary
-file, flushed to disk and renamed into place, so a reader sees a whole entry or none, a
-process killed mid-write leaves only a temporary (removed the next time a cache opens the
-folder), and several processes may share one folder at once. An entry whose size or
-checksum does not match is reported in one line, recomputed and rewritten, never loaded.
+file and renamed into place, so a reader sees a whole entry or none, a process killed
+mid-write leaves only a temporary (removed the next time a cache opens the folder), and
+several processes may share one folder at once (each writes whole entries; two that compute
+the same entry write the same bytes). An entry whose size or checksum does not match (a
+damaged disk, a power cut before the data reached it, an edit by hand) is reported in one
+line, recomputed and rewritten, never loaded.
 
 Every miss says why, in one line on the ``sevec_helpers.cache`` logger: a new entry (INFO),
 or, at WARNING (shown on stderr without any logging set up), ``code changed (sevec.py)``,
