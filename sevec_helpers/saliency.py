@@ -22,6 +22,7 @@ is left on the model after a call, errors included.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import warnings
 from collections.abc import Iterator
 
@@ -297,8 +298,6 @@ def attribute(model: nn.Module, x: torch.Tensor, target, method: str = "guided_b
 def vanilla_gradient(model: nn.Module, x: torch.Tensor, target, *, sevecs: SemanticVectors | None = None,
                      concepts=None, mask_layer: str | None = None, threshold: float = 0.5, by: str = "rate",
                      check_provenance: bool = True) -> torch.Tensor:
-    """The gradient of the target logit with respect to the input; with ``sevecs=`` its
-    semantic version. Parameters and return value as in :func:`attribute`."""
     return attribute(model, x, target, "vanilla_gradient", sevecs=sevecs, concepts=concepts, mask_layer=mask_layer,
                      threshold=threshold, by=by, check_provenance=check_provenance)
 
@@ -306,8 +305,6 @@ def vanilla_gradient(model: nn.Module, x: torch.Tensor, target, *, sevecs: Seman
 def guided_backprop(model: nn.Module, x: torch.Tensor, target, *, sevecs: SemanticVectors | None = None,
                     concepts=None, mask_layer: str | None = None, threshold: float = 0.5, by: str = "rate",
                     allow_unguided: bool = False, check_provenance: bool = True) -> torch.Tensor:
-    """Guided Backprop (Springenberg et al. 2014); with ``sevecs=`` its semantic version.
-    Parameters and return value as in :func:`attribute`."""
     return attribute(model, x, target, "guided_backprop", sevecs=sevecs, concepts=concepts, mask_layer=mask_layer,
                      threshold=threshold, by=by, allow_unguided=allow_unguided, check_provenance=check_provenance)
 
@@ -315,10 +312,33 @@ def guided_backprop(model: nn.Module, x: torch.Tensor, target, *, sevecs: Semant
 def gradient_x_input(model: nn.Module, x: torch.Tensor, target, *, sevecs: SemanticVectors | None = None,
                      concepts=None, mask_layer: str | None = None, threshold: float = 0.5, by: str = "rate",
                      check_provenance: bool = True) -> torch.Tensor:
-    """Gradient*Input (the input times the true gradient); with ``sevecs=`` its semantic
-    version. Parameters and return value as in :func:`attribute`."""
     return attribute(model, x, target, "gradient_x_input", sevecs=sevecs, concepts=concepts, mask_layer=mask_layer,
                      threshold=threshold, by=by, check_provenance=check_provenance)
+
+
+def _method_doc(summary: str, method: str, guided: bool) -> str:
+    """A method wrapper's docstring: ``summary`` and :func:`attribute`'s sections, less the
+    parameters the wrapper fixes or does not take."""
+    doc = inspect.cleandoc(attribute.__doc__)
+    sections = doc[doc.index("Parameters\n"):]
+    drop = ["method"] + ([] if guided else ["allow_unguided"])
+    kept, skip = [], False
+    for line in sections.splitlines():
+        if line and not line.startswith(" ") and " : " in line:
+            skip = line.split(" : ")[0].strip() in drop
+        elif line and not line.startswith(" "):
+            skip = False
+        if not skip:
+            kept.append(line)
+    return f"{summary}\n\nThe same call as ``attribute(..., method={method!r})``.\n\n" + "\n".join(kept)
+
+
+vanilla_gradient.__doc__ = _method_doc("The gradient of the target logit with respect to the input; with ``sevecs=`` "
+                                       "its semantic version.", "vanilla_gradient", guided=False)
+guided_backprop.__doc__ = _method_doc("Guided Backprop (Springenberg et al. 2014); with ``sevecs=`` its semantic "
+                                      "version (paper Sec. 5).", "guided_backprop", guided=True)
+gradient_x_input.__doc__ = _method_doc("Gradient*Input: the input times the true gradient; with ``sevecs=`` its "
+                                       "semantic version (paper Sec. 5).", "gradient_x_input", guided=False)
 
 
 def reduce_channels(attr: torch.Tensor, how: str = "abs_sum") -> torch.Tensor:
