@@ -10,8 +10,8 @@ An entry file holds a one-line header (format, key digest, payload size and sha2
 payload (``torch.save``, read back with ``weights_only=True``). It is written to a temporary
 file and renamed into place, so a reader sees a whole entry or none, a process killed
 mid-write leaves only a temporary (removed the next time a cache opens the folder), and
-several processes may share one folder at once (each writes whole entries; two that compute
-the same entry write the same bytes). An entry whose size or checksum does not match (a
+several processes may share one folder at once (each writes whole entries; when two compute
+the same entry, the later rename wins and both were complete). An entry whose size or checksum does not match (a
 damaged disk, a power cut before the data reached it, an edit by hand) is reported in one
 line, recomputed and rewritten, never loaded.
 

@@ -272,6 +272,40 @@ def perturbation_study(model: nn.Module, data, sevecs: SemanticVectors, layer: s
     mask multiplies by a random permutation of that mask. Returns the mean change of the
     true-class softmax probability for each edit. The SeVecs must be class SeVecs of this
     model (row c = class c).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The classifier (it is not moved).
+    data : Dataset, DataLoader or (images, labels) tuple
+        Held-out labelled images.
+    sevecs : SemanticVectors
+        Class SeVecs of this model at ``layer``.
+    layer : str, optional
+        The layer to edit; default the SeVecs' layer.
+    seed : int
+        Seed of the random neuron and of the permutation.
+    threshold, by : float, {"rate", "vector"}
+        The SeVec mask is 1[rate > threshold] (the book's reading) or 1[vector > threshold]
+        (the paper's literal formula).
+    scale : float
+        The associated and random neurons are set to ``scale`` times the largest activation.
+    batch_size, progress
+        Batch size; show a progress bar.
+    check_provenance : bool
+        SeVecs of another model are refused; False warns instead.
+
+    Returns
+    -------
+    PerturbationResult
+        The mean change per edit (``associated_neuron``, ``random_neuron``, ``sevec_mask``,
+        ``permuted_mask``), per-image ``deltas``, the ``baseline`` probabilities, ``sem(key)``
+        and ``sem_diff`` (SeVec mask minus associated neuron, per image).
+
+    Raises
+    ------
+    ValueError
+        SeVecs fitted at another layer or on another model, labels out of range.
     """
     layer = layer or sevecs.layer
     ref = resolve_layer(model, layer)
