@@ -6,7 +6,7 @@ game on a 5 x 5 map."""
 from __future__ import annotations
 
 import torch
-from torch import nn
+import torch.nn as nn
 
 from .. import viz
 from ..accumulator import SeVecAccumulator

@@ -202,7 +202,7 @@ def table1_figure(t: PerturbationResult, ed: EditResult):
     p0 = t.baseline
     bins = np.quantile(p0, [0, 0.25, 0.5, 0.75, 1.0])
     grp = np.clip(np.digitize(p0, bins[1:-1]), 0, 3)
-    series = {k.replace("_", " "): t.deltas[k] for k in t.KEYS}
+    series = {k.replace("_", " ").replace("sevec", "SeVec"): t.deltas[k] for k in t.KEYS}
     series["SeVec mask, h rescaled to its norm"] = ed.delta(RESCALED)
     n = len(series)
     w = 0.8 / n
