@@ -129,8 +129,81 @@ def heatmap(matrix: np.ndarray, rows: Sequence[str], cols: Sequence[str], title:
     return fig
 
 
+SALIENCY_PERCENTILE = 99.0
+"""The book's one rule for drawing a saliency map: the map divided by its own 99th percentile,
+clipped at 1, on a dark-to-bright colour map (inferno, zero is black) with a colour bar.
+Dividing by the maximum instead leaves a peaky map almost black."""
+
+SALIENCY_BAR_LABEL = "map / its 99th percentile"
+
+
+def saliency_scaled(m) -> np.ndarray:
+    """A saliency map scaled by the book's rule (:data:`SALIENCY_PERCENTILE`).
+
+    Parameters
+    ----------
+    m : array-like (H, W)
+        A non-negative saliency map (e.g. a row of :func:`sevec_helpers.reduce_channels`).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``m`` divided by its 99th percentile and clipped to [0, 1]; divided by its maximum
+        when the percentile is 0 (a map with under 1% non-zero pixels); a zero map stays zero.
+    """
+    a = np.asarray(m, dtype=float)
+    hi = float(np.percentile(a, SALIENCY_PERCENTILE))
+    if not hi > 0:
+        hi = float(a.max())
+    return np.clip(a / hi, 0.0, 1.0) if hi > 0 else np.zeros_like(a)
+
+
+def draw_saliency(ax, m):
+    """Draw a saliency map on ``ax`` by the book's rule (:func:`saliency_scaled`, inferno, marked
+    with :data:`SALIENCY_GID` for the browser tests).
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    m : array-like (H, W)
+
+    Returns
+    -------
+    matplotlib.image.AxesImage
+        The drawn image (pass it to :func:`saliency_colorbar`).
+    """
+    ax.set_xticks([])
+    ax.set_yticks([])
+    return ax.imshow(saliency_scaled(m), cmap="inferno", vmin=0.0, vmax=1.0, gid=SALIENCY_GID)
+
+
+def saliency_colorbar(fig, im, label: str = SALIENCY_BAR_LABEL):
+    """One colour bar at the right edge of ``fig`` for maps drawn by :func:`draw_saliency`
+    (call it after ``fig.tight_layout()``).
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+    im : matplotlib.image.AxesImage
+        One of the figure's maps.
+    label : str
+        The bar's label.
+
+    Returns
+    -------
+    matplotlib.colorbar.Colorbar
+    """
+    fig.subplots_adjust(right=0.88)
+    cax = fig.add_axes([0.9, 0.2, 0.018, 0.6])
+    bar = fig.colorbar(im, cax=cax)
+    bar.set_label(label, fontsize=8)
+    bar.ax.tick_params(labelsize=8)
+    return bar
+
+
 def saliency_grid(image: np.ndarray, maps: dict[str, dict[str, np.ndarray]], boxes: dict[str, list] | None = None):
-    """Rows: target classes; columns: the image then one map per method (Fig. 6 layout)."""
+    """Rows: target classes; columns: the image then one map per method (Fig. 6 layout), each
+    map drawn by :func:`draw_saliency` (its own 99th percentile), with one colour bar."""
     targets = list(maps)
     methods = list(next(iter(maps.values())))
     side = min(2.0, MAX_WIDTH / (len(methods) + 1))
@@ -146,8 +219,7 @@ def saliency_grid(image: np.ndarray, maps: dict[str, dict[str, np.ndarray]], box
             x0, y0, x1, y1 = b
             axes[r, 0].add_patch(plt.Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, ec="yellow", lw=1.5))
         for c, m in enumerate(methods):
-            a = maps[t][m]
-            axes[r, c + 1].imshow(a / (a.max() + 1e-12), cmap="inferno")
+            im = draw_saliency(axes[r, c + 1], maps[t][m])
             if r == 0:
                 axes[r, c + 1].set_title(titles[c], fontsize=8)
     axes[0, 0].set_title("image, target box", fontsize=8)
@@ -155,6 +227,7 @@ def saliency_grid(image: np.ndarray, maps: dict[str, dict[str, np.ndarray]], box
         ax.set_xticks([])
         ax.set_yticks([])
     fig.tight_layout()
+    saliency_colorbar(fig, im)
     return fig
 
 
