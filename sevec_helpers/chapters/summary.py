@@ -14,12 +14,6 @@ from . import CHAPTERS, Record, load_results
 def compute(name: str, study: Study) -> Record:
     """Run chapter ``name`` end to end (no figures) and return its record."""
     mod = importlib.import_module(f"{__package__}.{CHAPTERS[name]}")
-    if name == "08_real_network":
-        sz = study.sizes
-        net = mod.RealNetwork.load(study.device)
-        low = mod.low_level(net, sz.get("per_concept_fit", 40), sz.get("per_concept_eval", 12))
-        _, distinct = mod.explain_photos(net, low)
-        return mod.record(net, low, distinct, mod.composites(net, min(30, sz.get("per_class_fit", 30))))
     return mod.record(study)
 
 
