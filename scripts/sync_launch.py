@@ -19,7 +19,8 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-EXTRAS = {"08_real_network": "book,real", "99_summary": "book,real"}  # EfficientNet-Lite0 and its photos
+EXTRAS = {"08_real_network": "book,real", "08b_your_own_model": "book,real",
+          "99_summary": "book,real"}  # EfficientNet-Lite0 and its photos
 BADGE = re.compile(r"^\[!\[Open in Colab\]\([^)]*\)\]\([^)]*\)$", re.M)
 INSTALL = re.compile(r'^    %pip install -q "sevec-helpers\[[^\]]*\] @ git\+[^"]*"$', re.M)
 
@@ -34,8 +35,11 @@ def repository() -> tuple[str, str, str]:
 
 
 def launchable() -> list[Path]:
-    """The pages a reader can open in Colab or Binder: every chapter, and the book pages with code."""
-    return sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.md")) + [ROOT / "book" / "testbed.md", ROOT / "book" / "world.md"]
+    """The pages a reader can open in Colab or Binder: every chapter, the pages between chapters
+    (``notebooks/08b_*.md``), and the book pages with code."""
+    nb = ROOT / "notebooks"
+    return (sorted(nb.glob("[0-9][0-9]_*.md")) + sorted(nb.glob("[0-9][0-9][a-z]_*.md"))
+            + [ROOT / "book" / "testbed.md", ROOT / "book" / "world.md"])
 
 
 def launch_lines(md: Path) -> tuple[str, str]:

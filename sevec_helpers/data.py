@@ -420,3 +420,89 @@ class Cached(Dataset):
         if name.startswith("_") or name == "base":
             raise AttributeError(name)
         return getattr(self.base, name)
+
+
+class BoxFolder(_SafeImages):
+    """Images with boxes: a folder of images plus ``annotations.json``, the format
+    ``sevec world render --part scenes`` and :func:`sevec_helpers.photos.render` write::
+
+        {"images": [{"file": "a.png", "boxes": [[x0, y0, x1, y1], ...], "labels": ["cat", ...]}, ...]}
+
+    (boxes in the file's pixels, half-open). Each image is resized to ``size`` x ``size``
+    (boxes scaled with it), turned into a [0, 1] tensor and passed through ``normalize``.
+
+    Parameters
+    ----------
+    root : str or path-like
+        The folder holding ``annotations.json`` and the images.
+    classes : sequence of str
+        The model's class names (e.g. ``spec.categories``): a box's label is the index of
+        its name here.
+    size : int
+        The model's input side in pixels (e.g. ``spec.input_size``).
+    normalize : callable, optional
+        (N, 3, H, W) [0, 1] images -> the model's input (e.g. ``spec.normalize``).
+
+    Raises
+    ------
+    FileNotFoundError
+        No folder or no ``annotations.json``.
+    ValueError
+        A malformed annotation file, or labels that are not in ``classes``.
+
+    Items are ``(image (3, size, size), {"boxes": (B, 4) float, "labels": (B,) int64})``;
+    an unreadable image gives None (skipped by the library's loops, listed in ``skipped``).
+    """
+
+    def __init__(self, root, classes: Sequence[str], size: int, normalize: Callable | None = None):
+        import json
+
+        root = _need_dir(root, "box folder", "Expected images and annotations.json "
+                         "(write one with: sevec world render --part scenes).")
+        ann = root / "annotations.json"
+        if not ann.is_file():
+            raise FileNotFoundError(f"{root}: no annotations.json (write one with: sevec world render --part scenes)")
+        try:
+            items = json.loads(ann.read_text())["images"]
+            items = [(str(it["file"]), [tuple(float(v) for v in b) for b in it["boxes"]], list(it["labels"]))
+                     for it in items]
+        except (ValueError, KeyError, TypeError) as e:
+            raise ValueError(f"{ann} is not an annotation file of the form {{\"images\": [{{\"file\", \"boxes\", "
+                             f"\"labels\"}}]}} ({type(e).__name__}: {e})") from None
+        index = {c: i for i, c in enumerate(classes)}
+        unknown = sorted({n for _, _, labs in items for n in labs if n not in index})
+        if unknown:
+            raise ValueError(f"labels {unknown[:5]} of {ann} are not among the {len(index)} classes given")
+        bad = [f for f, b, labs in items if len(b) != len(labs) or any(len(x) != 4 for x in b)]
+        if bad:
+            raise ValueError(f"{ann}: images {bad[:3]} need one [x0, y0, x1, y1] box per label")
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise ValueError(f"size must be the model's input side in pixels, got {size!r}")
+        samples = [(str(root / f), index[labs[0]] if labs else -1) for f, _, labs in items]
+        super().__init__(samples, list(classes), None, "classes")
+        self.root, self.size, self.normalize = root, size, normalize
+        self.objects = [(b, [index[n] for n in labs]) for _, b, labs in items]
+
+    def fingerprint(self) -> dict:
+        """The files, boxes, labels, size and normalisation (for a cache key)."""
+        import hashlib
+
+        return dict(super().fingerprint(), size=self.size, normalize=repr(self.normalize),
+                    boxes=hashlib.sha256(repr(self.objects).encode()).hexdigest()[:16])
+
+    def __getitem__(self, i):
+        from torchvision.transforms.functional import to_tensor
+
+        path, _ = self.samples[i]
+        img = self._read(path)
+        if img is None:
+            return None
+        boxes, labels = self.objects[i]
+        sx, sy = self.size / img.size[0], self.size / img.size[1]
+        x = to_tensor(img.resize((self.size, self.size)) if img.size != (self.size, self.size) else img)
+        if self.normalize is not None:
+            x = self.normalize(x[None])[0]
+        target = {"boxes": torch.tensor([[b[0] * sx, b[1] * sy, b[2] * sx, b[3] * sy] for b in boxes],
+                                        dtype=torch.float32).reshape(-1, 4),
+                  "labels": torch.tensor(labels, dtype=torch.long)}
+        return x, target

@@ -148,3 +148,106 @@ class Composites(Dataset):
 
     def pair(self, i) -> tuple[str, str]:
         return self.items[i][2]
+
+
+RENDER_PARTS = ("views", "textures", "composites")
+
+
+def render(out, part: str, *, labels: dict[str, str] | None = None, split: str = "train", per_class: int = 30,
+           size: int = 224) -> "Path":
+    """Write part of the photo material to ``out/part/split`` as PNG files, in the formats a
+    reader's own data would have (the same as :func:`sevec_helpers.world.render`).
+
+    Parameters
+    ----------
+    out : str or path-like
+        The folder to write into.
+    part : {"views", "textures", "composites"}
+        ``"views"``: an ImageFolder tree, one folder per photo named by its class in
+        ``labels``, holding ``per_class`` augmented views (crops, scales, flips) of it;
+        ``"textures"``: an ImageFolder tree of ``per_class`` crops of each real texture
+        (brick, grass, gravel; "train" crops the upper half, "test" the lower half);
+        ``"composites"``: every ordered pair of the photos in ``labels`` with different
+        classes side by side, plus ``annotations.json`` with each photo's box and class
+        (``{"classes", "box_format", "images": [{"file", "boxes", "labels"}]}``).
+    labels : dict, optional
+        Photo name -> class name (e.g. the model's top-1 category), for "views" and
+        "composites".
+    split : {"train", "test"}
+        Which views or crops: "train" and "test" never share a random view or texture pixels.
+    per_class : int
+        Images per class ("views", "textures").
+    size : int
+        Side of a composite image in pixels.
+
+    Returns
+    -------
+    pathlib.Path
+        ``out/part/split``.
+
+    Raises
+    ------
+    ValueError
+        Unknown part, photo or split; a class name that cannot be a folder name; missing labels.
+    FileExistsError
+        When ``out/part/split`` exists already. Nothing half-written is left on disk.
+    """
+    import json
+    import os
+    import shutil
+    from pathlib import Path
+
+    from ._io import atomic_folder
+
+    if part not in RENDER_PARTS:
+        raise ValueError(f"part must be one of {RENDER_PARTS}, got {part!r}")
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    if isinstance(per_class, bool) or not isinstance(per_class, int) or per_class < 1:
+        raise ValueError(f"per_class must be a positive number of images, got {per_class!r}")
+    if part != "textures":
+        if not labels:
+            raise ValueError(f"part {part!r} needs labels={{photo name: class name}}, e.g. the model's top-1 classes")
+        unknown = [n for n in labels if n not in PHOTO_NAMES]
+        if unknown:
+            raise ValueError(f"unknown photo(s) {unknown}; available: {PHOTO_NAMES}")
+        bad = [c for c in labels.values() if not c or "/" in c or c in (".", "..")]
+        if bad:
+            raise ValueError(f"class names {bad} cannot be folder names")
+    dest = Path(out) / part / split
+    if dest.exists():
+        raise FileExistsError(f"{dest} already exists; remove it or choose another folder")
+    tmp = atomic_folder(dest)
+    try:
+        if part == "composites":
+            names = list(labels)
+            ims = photos(names)
+            ann = {"classes": sorted(set(labels.values())), "box_format": "x0 y0 x1 y1, half-open pixel coordinates",
+                   "images": []}
+            for a in names:
+                for b in names:
+                    if a != b and labels[a] != labels[b]:
+                        img, boxes = side_by_side(ims[a], ims[b], size)
+                        fname = f"{a}+{b}.png"
+                        img.save(tmp / fname)
+                        ann["images"].append({"file": fname, "boxes": [list(bx) for bx in boxes],
+                                              "labels": [labels[a], labels[b]]})
+            (tmp / "annotations.json").write_text(json.dumps(ann, indent=1))
+        else:
+            if part == "views":
+                ds = PhotoViews(list(labels), per_class, seed=0 if split == "train" else 1)
+                folders = [labels[n] for n in ds.classes]
+            else:
+                ds = RealTextures(split, per_class)
+                folders = list(ds.classes)
+            for f in set(folders):
+                (tmp / f).mkdir()
+            for i in range(len(ds)):
+                img, c = ds[i]
+                img.save(tmp / folders[c] / f"{ds.classes[c]}_{i:05d}.png")
+        os.chmod(tmp, 0o755)
+        os.replace(tmp, dest)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return dest
