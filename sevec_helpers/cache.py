@@ -29,6 +29,7 @@ import io
 import json
 import logging
 import os
+import re
 import time
 from pathlib import Path
 from typing import Callable
@@ -40,6 +41,7 @@ from ._io import atomic_write, clean_stale_temporaries
 from .sevec import SemanticVectors
 
 log = logging.getLogger(__name__)
+_OLD_ENTRY = re.compile(r"^(sevecs|tensors)-[0-9a-f]{16}\.pt$")
 
 MAGIC = b"sevec_helpers.cache/1\n"
 KINDS = ("sevecs", "tensors")
@@ -127,6 +129,11 @@ class DiskCache:
             (self.root / "index").mkdir(parents=True, exist_ok=True)
             for folder in (self.root, self.root / "index"):
                 clean_stale_temporaries(folder, older_than_s=STALE_AFTER_S)
+            old = [p for p in self.root.iterdir() if _OLD_ENTRY.match(p.name)]
+            for p in old:  # entries of the first format (no checksum, no code in the key): never read again
+                p.unlink(missing_ok=True)
+            if old:
+                log.info("cache: removed %d entries of an older format from %s", len(old), self.root)
 
     @staticmethod
     def _full_key(key: dict, compute: Callable) -> dict:

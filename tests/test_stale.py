@@ -208,6 +208,15 @@ def test_a_damaged_entry_is_reported_recomputed_and_never_loaded(tmp_path, damag
     assert (c.hits, c.misses) == (3, 0)
 
 
+def test_entries_of_the_old_format_are_removed_not_read(tmp_path):
+    old = tmp_path / "tensors-0123456789abcdef.pt"
+    torch.save({"value": {"x": torch.ones(1)}, "key": "{}"}, old)
+    keep = tmp_path / "notes-0123456789abcdef.pt"
+    keep.write_bytes(b"not ours")
+    DiskCache(tmp_path)
+    assert not old.exists() and keep.exists()
+
+
 # ---------------------------------------------------------------------------------------
 # 3. SIGKILL at random points, and two writers at once
 # ---------------------------------------------------------------------------------------
