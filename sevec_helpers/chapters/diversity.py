@@ -160,15 +160,17 @@ def table2_table(r: dict, rho: dict, r_prob: dict, ceiling: dict):
     """
     p = C.PAPER["table2"]
 
-    def interval(d):
-        if d["r"] is None or d["n"] < 4:
+    def with_interval(d):
+        if d["r"] is None:
             return "n/a"
-        return "[{:+.3f}, {:+.3f}]".format(*C.fisher_interval(d["r"], d["n"]))
+        if d["n"] < 4:
+            return f"{d['r']:+.3f}"
+        return "{:+.3f} [{:+.3f}, {:+.3f}]".format(d["r"], *C.fisher_interval(d["r"], d["n"]))
 
-    rows = [[f"top-{k} accuracy", p[f"top{k}_r"], p[f"top{k}_p"], r[k]["r"], interval(r[k]), r[k]["p"],
+    rows = [[f"top-{k} accuracy", f"{p[f'top{k}_r']:+.3f} ({p[f'top{k}_p']:.1e})", with_interval(r[k]), r[k]["p"],
              rho[k]["r"], ceiling[k], r[k]["n"]] for k in KS]
-    rows.append(["mean p(true class)", "", "", r_prob["r"], interval(r_prob), r_prob["p"], "", "", r_prob["n"]])
-    return viz.markdown_table(["", "paper r", "paper p", "ours r", "95% interval (Fisher z)", "ours p", "Spearman rho",
+    rows.append(["mean p(true class)", "", with_interval(r_prob), r_prob["p"], "", "", r_prob["n"]])
+    return viz.markdown_table(["", "paper r (p)", "ours r [95% interval]", "ours p", "Spearman rho",
                                f"share >= {C.CEILING_ACC}", "classes"], rows)
 
 
