@@ -36,7 +36,7 @@ PLAIN, OWN, OTHER, PERMUTED = "plain", "own mask", "other object's mask", "permu
 """The four variants of a map: plain, semantic with the target's own mask, and the two controls."""
 VARIANTS = (PLAIN, OWN, OTHER, PERMUTED)
 CENTRE = "centre baseline"
-"""The name of the centre baseline's scores in :class:`SceneMetrics`."""
+"""The name of the centre baseline's scores in ``SceneMetrics``."""
 
 
 def map_name(method: str, variant: str = PLAIN) -> str:
@@ -45,7 +45,7 @@ def map_name(method: str, variant: str = PLAIN) -> str:
     Parameters
     ----------
     method : str
-        A method id of :data:`sevec_helpers.saliency.METHODS` (e.g. ``"guided_backprop"``).
+        A method id of ``sevec_helpers.saliency.METHODS`` (e.g. ``"guided_backprop"``).
     variant : {PLAIN, OWN, OTHER, PERMUTED}
         Plain, semantic with the target's own mask, or a control.
 
@@ -156,14 +156,14 @@ def iter_scene_maps(model: nn.Module, scenes, pairs: ScenePairs, sevecs: Semanti
     sevecs : SemanticVectors
         Class SeVecs at the mask layer (pool5 in the paper).
     methods : sequence of str
-        Method ids (:data:`sevec_helpers.saliency.METHODS`).
+        Method ids (``sevec_helpers.saliency.METHODS``).
     controls : bool
         Also the two controls: the mask of another object in the scene (only pairs whose
         scene has one) and :meth:`SemanticVectors.permuted` ``(seed)`` with the target's row.
     batch_size : int
         Pairs per backward pass.
     reduce : {"abs_sum", "max_abs", "pos_sum"}
-        How :func:`sevec_helpers.saliency.reduce_channels` turns an attribution into a map.
+        How :func:`reduce_channels` turns an attribution into a map.
     progress : bool
         A tqdm progress bar.
     concept_of : dict, optional
@@ -319,7 +319,7 @@ class SceneMetrics:
         Map name -> number of all-zero maps (misses, counted apart).
 
     Maps of the "other object's mask" control cover only :attr:`other_idx` (P' < P); the
-    centre baseline is under :data:`CENTRE`.
+    centre baseline is under ``CENTRE`` (``"centre baseline"``).
     """
 
     scene: np.ndarray
@@ -353,7 +353,7 @@ class SceneMetrics:
     @classmethod
     def from_tensors(cls, d: dict) -> "SceneMetrics":
         """The inverse of :meth:`as_tensors`."""
-        arr = lambda v: v.numpy() if isinstance(v, torch.Tensor) else np.asarray(v)  # noqa: E731
+        arr = lambda v: v.numpy() if isinstance(v, torch.Tensor) else np.asarray(v)
         return cls(arr(d["scene"]), arr(d["target"]), arr(d["other"]), arr(d["area"]), arr(d["energies"]),
                    **{k: {n: arr(v) for n, v in d[k].items()} for k in ("share", "hits", "hits_half", "classic")},
                    zero_maps=dict(d["zero_maps"]))
@@ -369,7 +369,7 @@ def scene_metrics(model: nn.Module, scenes, sevecs: SemanticVectors, energies: S
     One streaming pass over :func:`iter_scene_maps`: each batch of maps is scored (the
     energy share inside the target's box, the generalized pointing game at q = 1 and
     q = 0.5, the classic game) and dropped, so memory stays at one batch of maps whatever
-    the number of scenes. The centre baseline (:func:`sevec_helpers.pointing.centre_maps`)
+    the number of scenes. The centre baseline (:func:`centre_maps`)
     is scored on the same pairs.
 
     Parameters

@@ -94,7 +94,7 @@ def test_cached_by_what_computed_it(tmp_path):
     b = L.scene_metrics(model, scenes, sv, [0.0, 0.5], tolerance=1.0, cache=cache, batch_size=2)
     assert sorted(p.name for p in tmp_path.glob("*.entry")) == files      # a hit: batch size is not in the key
     assert all(np.array_equal(a.hits[k], b.hits[k]) for k in a.hits)
-    c = L.scene_metrics(model, scenes, sv, [0.0, 0.5], tolerance=2.0, cache=cache)   # another tolerance: a miss
+    L.scene_metrics(model, scenes, sv, [0.0, 0.5], tolerance=2.0, cache=cache)   # another tolerance: a miss
     assert len(list(tmp_path.glob("*.entry"))) == len(files) + 1
     d = L.scene_metrics(model, scenes, sv.permuted(3), [0.0, 0.5], tolerance=1.0, cache=cache)  # other SeVecs
     assert len(list(tmp_path.glob("*.entry"))) == len(files) + 2
