@@ -264,11 +264,12 @@ def record(study: Study, verdicts: Sequence[C.Verdict] | None = None, *, sv: Sem
         sv = fit_sevecs(study.model, study.dataset("class_fit"), layer=LAYER, cache=study.cache, **study.run)
         D = sv.diversity.numpy().astype(float)
         planted = np.array([c["n_facets"] for c in study.truth]) if study.truth else None
+        facets = A.correlation(D, planted) if planted is not None else {"r": None, "p": None, "n": len(D)}
+        v_facets = C.multifacetedness(facets["r"], facets["p"], facets["n"])
         holdout = study.dataset("class_holdout")
         f = extract_features(study.model, holdout, layer=LAYER, cache=study.cache, **study.run)
         found = [A.count_facets((f.values[f.labels == c] > 0).float()) for c in range(len(sv))]
         verdicts = [C.dominant_cluster([x["dominant_share"] for x in found])]
-        facets = A.correlation(D, planted) if planted is not None else {"r": None, "p": None, "n": len(D)}
         acc = accuracy(study.model, holdout, len(study.classes), cache=study.cache, **study.run)
         per_class = {1: acc.per_class_top1, 5: acc.per_class_top5}
         r = {k: A.correlation(D, per_class[k]) for k in KS}
@@ -276,7 +277,7 @@ def record(study: Study, verdicts: Sequence[C.Verdict] | None = None, *, sv: Sem
         r_prob = A.correlation(D, acc.mean_prob_per_class(len(study.classes)))
         ceiling = {k: float(np.mean(per_class[k] >= C.CEILING_ACC)) for k in KS}
         verdicts += [C.table2(k, r[k]["r"], r[k]["p"], r[k]["n"], ceiling[k]) for k in KS]
-        verdicts.append(C.multifacetedness(facets["r"], facets["p"], facets["n"]))
+        verdicts.append(v_facets)
     elif any(v is None for v in (sv, found, acc, rho, r_prob, ceiling)):
         raise ValueError("pass sv=, found=, acc=, rho=, r_prob= and ceiling= with verdicts= (what they were computed "
                          "from)")
