@@ -151,27 +151,38 @@ def composite_figure(comp, j: int, spec, maps: dict, pairs):
 # ---------------------------------------------------------------------------------------
 
 
+READINGS = {
+    "retrieval": "retrieval among swatches of the concept's own kind, not the paper's test",
+    "explanations": "one concept topping every photo means the score says more about the concept set than the photo",
+    "fewshot": "the SeVecs were fitted on views of these same photos: this shows the mechanism, not generalisation",
+}
+"""How each of the chapter's own checks is to be read (the notebook's ``claims.Check`` rows use them)."""
+
+
 def retrieval_check(kind: str, precision: float, chance: float) -> C.Check:
+    """The retrieval check of one kind of low-level concepts (as the notebook builds it)."""
     return C.Check(f"lite_{kind.replace(' ', '_')}", f"EfficientNet-Lite0: {kind} SeVecs retrieve unseen {kind} swatches",
-                   f"precision@8 {precision:.3f} (chance {chance:.3f})",
-                   "retrieval among swatches of the concept's own kind, not the paper's test",
+                   f"precision@8 {precision:.3f} (chance {chance:.3f})", READINGS["retrieval"],
                    {"precision": precision, "chance": chance})
 
 
 def explanation_check(distinct: dict, n_photos: int) -> C.Check:
+    """The explanations check: how many distinct top concepts over the photos."""
     return C.Check("lite_explanations", "Photos explained by low-level concepts (Table 3 style, no ground truth)",
                    f"distinct top texture / material / colour over the {n_photos} photos: "
                    f"{distinct['textures']} / {distinct['materials']} / {distinct['colors']}",
-                   "one concept topping every photo means the score says more about the concept set than the photo",
-                   dict(distinct))
+                   READINGS["explanations"], dict(distinct))
 
 
-def fewshot_check(method: str, plain: float, semantic: float, effect: tuple) -> C.Check:
-    return C.Check(f"lite_fewshot_{method}", f"Few-shot semantic {METHOD_LABELS[method]} on two-photo composites",
-                   f"energy on the target photo {plain:.3f} -> {semantic:.3f} ({effect[0]:+.3f} [{effect[1]:+.3f}, "
-                   f"{effect[2]:+.3f}])",
-                   "the SeVecs were fitted on views of these same photos: this shows the mechanism, not generalisation",
-                   {"plain": plain, "semantic": semantic})
+def fewshot_check(method: str, plain: np.ndarray, semantic: np.ndarray, scene: np.ndarray) -> C.Check:
+    """The few-shot semantic saliency check of one method: energy on the target photo, plain
+    and semantic per pair, the effect with a 95% bootstrap interval over composites."""
+    label = METHOD_LABELS[method]
+    e = A.bootstrap_mean(semantic - plain, scene)
+    return C.Check(f"lite_fewshot_{method}", f"Few-shot semantic {label} on two-photo composites",
+                   f"energy on the target photo {plain.mean():.3f} -> {semantic.mean():.3f} "
+                   f"({e[0]:+.3f} [{e[1]:+.3f}, {e[2]:+.3f}])", READINGS["fewshot"],
+                   {"plain": float(plain.mean()), "semantic": float(semantic.mean())})
 
 
 def assemble(checks, names, top5, categories, low: dict) -> Record:
@@ -218,6 +229,5 @@ def record(study) -> Record:
         backprop = getattr(sh, method)
         plain = energy_share(sh.reduce_channels(backprop(model, x2, t2)), pairs.boxes)
         semantic = energy_share(sh.reduce_channels(backprop(model, x2, t2, sevecs=sv5, concepts=rows)), pairs.boxes)
-        checks.append(fewshot_check(method, float(plain.mean()), float(semantic.mean()),
-                                    A.bootstrap_mean(semantic - plain, pairs.scene)))
+        checks.append(fewshot_check(method, plain, semantic, pairs.scene))
     return assemble(checks, names, top5, spec.categories, low)
