@@ -1,6 +1,8 @@
 """Chapter 9, beyond the paper: (1) do semantic saliency maps pass the sanity checks of
-Adebayo et al. (2018)? (2) which concept vector (SeVec, CAV, single unit, mean activation)
-is best, measured against ConceptWorld's ground truth? Every row is a check of our own."""
+Adebayo et al. (2018)? (2) which concept vector (SeVec, CAV, FastCAV, single unit, mean
+activation) is best, measured against ConceptWorld's ground truth? (3) which of Fig. 5's
+relations and Table 3's explanations are significant against random concepts (TCAV's test,
+:mod:`sevec_helpers.significance`)? Every row is a check of our own."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from .. import analysis as A
 from .. import claims as C
 from .. import concept_vectors as CV
 from .. import sanity as SC
+from .. import significance as SG
 from .. import viz
 from ..editing import edit_study, mask_edit
 from ..profiles import CONCEPT_KINDS, Study
@@ -285,10 +288,154 @@ def concept_vectors(study: Study, k: int = 8, seed: int = 0) -> Comparison:
     return cmp
 
 
-def record(study: Study, s: Sanity | None = None, c: Comparison | None = None) -> Record:
+# ---------------------------------------------------------------------------------------
+# 3. significance against random concepts
+# ---------------------------------------------------------------------------------------
+
+N_RANDOM = 500
+"""Random sets per kind of concept (bench/bench_significance.py: at 500 the spread of
+log10 p across independent draws is below 0.1 and about 3% of flags differ from a
+4000-set reference; at 100, 0.13 and 3%; at 10, 0.37 and 20%)."""
+SIG_KINDS = ("textures", "materials")
+
+
+def unmasked(sv) -> "SemanticVectors":
+    """SeVecs like ``sv`` whose masks keep every unit (all rates 1): the semantic map then is
+    the plain one, which is how chapter 9 checks the Captum classes against Captum."""
+    return sv._replace(rates=torch.ones_like(sv.rates))
+
+
+def smoothgrad_figure(images: np.ndarray, maps: dict):
+    """One row per image: the image, then each map (name -> (N, H, W) array)."""
+    import matplotlib.pyplot as plt
+
+    n, names = len(images), list(maps)
+    side = viz.MAX_WIDTH / (len(names) + 1)
+    fig, axes = plt.subplots(n, len(names) + 1, figsize=(viz.MAX_WIDTH, side * n + 0.5), squeeze=False)
+    for r in range(n):
+        axes[r, 0].imshow(images[r])
+        for c, name in enumerate(names):
+            mp = np.asarray(maps[name][r])
+            axes[r, c + 1].imshow(mp / (mp.max() + 1e-12), cmap="inferno")
+            if r == 0:
+                axes[r, c + 1].set_title(name, fontsize=8)
+    for ax in axes.flat:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.tight_layout()
+    return fig
+
+
+def relation_truth(study: Study, sig: SG.Significance, kind: str) -> list:
+    """Per tested relation (class ~ concept), whether the class really has the concept (None
+    without ground truth)."""
+    if study.truth is None:
+        return [None] * len(sig)
+    names = list(study.classes)
+    return [b in set(study.truth[names.index(a)][kind]) for a, b in zip(sig.extra["a"], sig.extra["b"])]
+
+
+def explanation_truth(study: Study, sig: SG.Significance, kind: str) -> list:
+    """Per tested explanation (image, concept), whether the image really shows the concept."""
+    shows = study.image_truth("class_holdout")
+    if shows is None:
+        return [None] * len(sig)
+    return [c in set(shows[i][kind]) for i, c in zip(sig.extra["image"], sig.extra["concept"])]
+
+
+def significance_table(study: Study, families: dict[str, dict[str, SG.Significance]]):
+    """For each family (e.g. "Fig. 5 relations" -> {kind: Significance}) and kind: how many
+    results were tested, how many are significant, and how many of each are true."""
+    rows = []
+    for fam, by_kind in families.items():
+        for kind, sig in by_kind.items():
+            truth = (relation_truth if "a" in sig.extra else explanation_truth)(study, sig, kind)
+            known = [t for t in truth if t is not None]
+            sig_true = sum(1 for t, g in zip(truth, sig.significant) if g and t)
+            non_true = sum(1 for t, g in zip(truth, sig.significant) if not g and t)
+            rows.append([fam, kind, len(sig), sig.n_significant,
+                         f"{sig_true} of {sig.n_significant}" if known else "",
+                         f"{non_true} of {len(sig) - sig.n_significant}" if known else ""])
+    any_sig = next(iter(next(iter(families.values())).values()))
+    corr = {"holm": "Holm", "bh": "Benjamini-Hochberg", None: "no"}[any_sig.correction]
+    return viz.markdown_table([f"family ({any_sig.test} test against {any_sig.n_random} random sets, {corr} "
+                               f"correction, alpha {any_sig.alpha})", "concepts", "tested", "significant",
+                               "true among the significant", "true among the rest"], rows)
+
+
+def significance_detail(study: Study, sig: SG.Significance, kind: str, n: int = 12):
+    """The first ``n`` tests of one family: value, random sets' mean, adjusted p, significant, true."""
+    truth = (relation_truth if "a" in sig.extra else explanation_truth)(study, sig, kind)
+    rows = [[r["test"], f"{r[sig.what]:.3f}", f"{r['null_mean']:.3f}", f"{r['p_adjusted']:.2g}",
+             "yes" if r["significant"] else "no", "" if t is None else ("yes" if t else "no")]
+            for r, t in list(zip(sig.rows(), truth))[:n]]
+    return viz.markdown_table([f"{kind}: {sig.what}", "value", "mean of the random sets", "p (adjusted)",
+                               "significant", "true"], rows)
+
+
+@dataclass
+class Significances:
+    relations: dict = field(default_factory=dict)      # kind -> Significance of Fig. 5's relations
+    explanations: dict = field(default_factory=dict)   # kind -> Significance of Table 3's explanations
+
+
+def significance(study: Study, n_random: int = N_RANDOM, seed: int = 0) -> Significances:
+    """The headless twin of the chapter's significance cells: the same public calls in the same order."""
+    model = study.model
+    sv = sh_fit(study, "class_fit", layers=["pool5", VEC_LAYER])[VEC_LAYER]
+    low = {kind: sh_fit(study, f"{kind}_fit", layer=VEC_LAYER) for kind in SIG_KINDS if study.has(f"{kind}_fit")}
+    from ..features import extract_features
+    from ..metrics import accuracy
+
+    pool = {kind: extract_features(model, study.dataset(f"{kind}_fit"), VEC_LAYER, cache=study.cache,
+                                   **study.run).values for kind in low}
+    nulls = {kind: SG.null_sevecs(pool[kind], low[kind], n_random, seed=seed) for kind in low}
+    rel = {kind: sv.relevance(low[kind]) for kind in low}
+    fig5 = {kind: SG.relation_significance(sv, low[kind], nulls[kind],
+                                           pairs=[(c, int(rel[kind][c].argmax())) for c in range(len(sv))])
+            for kind in low}
+    holdout = study.dataset("class_holdout")
+    f = extract_features(model, holdout, VEC_LAYER, cache=study.cache, **study.run)
+    acc = accuracy(model, holdout, len(study.classes), cache=study.cache, **study.run)
+    right = np.flatnonzero(np.asarray(acc.correct1))
+    table3 = {kind: SG.explanation_significance(low[kind], nulls[kind], f.values, images=right) for kind in low}
+    return Significances(fig5, table3)
+
+
+def sh_fit(study: Study, dataset: str, **kw):
+    from ..sevec import fit_sevecs
+
+    return fit_sevecs(study.model, study.dataset(dataset), cache=study.cache, **kw, **study.run)
+
+
+def significance_checks(study: Study, g: Significances) -> list[C.Check]:
+    out = []
+    for fam, by_kind, truth_of in (("fig5", g.relations, relation_truth), ("table3", g.explanations,
+                                                                           explanation_truth)):
+        for kind, sig in by_kind.items():
+            truth = truth_of(study, sig, kind)
+            true_sig = sum(1 for t, s in zip(truth, sig.significant) if s and t)
+            what = "Fig. 5 relations (each class and its most relevant" if fam == "fig5" else \
+                "Table 3 explanations (each correctly classified hold-out image and its closest"
+            out.append(C.Check(f"significance_{fam}_{kind}", f"{what} {kind[:-1]}) against random {kind}",
+                               f"{sig.summary()}; {true_sig} of the significant are true",
+                               "a result that random image sets reach as often is no evidence" if
+                               sig.n_significant < len(sig) else "every result beats random sets",
+                               {"tested": len(sig), "significant": sig.n_significant, "true_significant": true_sig,
+                                "n_random": sig.n_random}))
+    return out
+
+
+def record(study: Study, s: Sanity | None = None, c: Comparison | None = None,
+           g: Significances | None = None) -> Record:
     s = s or sanity(study)
     c = c or concept_vectors(study)
+    g = g or significance(study)
     nums = {"cascading_spearman": s.cascading.summary("spearman"), "independent_spearman": s.independent.summary(),
             "class_sensitivity": {k: float(np.nanmean(v)) for k, v in s.sensitivity.rank_corr.items()},
-            "vectors": [r for r in c.rows if np.isfinite(r["value"])], "edit": c.edit}
-    return Record("09_beyond_the_paper", study.profile, nums, [], s.checks() + c.checks())
+            "vectors": [r for r in c.rows if np.isfinite(r["value"])], "edit": c.edit,
+            "significance": {fam: {kind: {"tested": len(v), "significant": v.n_significant, "n_random": v.n_random,
+                                          "p_adjusted": v.p_adjusted.tolist()} for kind, v in d.items()}
+                             for fam, d in (("fig5", g.relations), ("table3", g.explanations))}}
+    return Record("09_beyond_the_paper", study.profile, nums, [], s.checks() + c.checks() +
+                  significance_checks(study, g))
