@@ -1018,7 +1018,10 @@ def fit_sevecs(
     allow_empty : bool
         Keep a concept without live samples as a zero vector instead of refusing it.
     amp : bool
-        bfloat16 autocast, with the layer feeding each tap in float32.
+        bfloat16 autocast, with the layer feeding each tap in float32 (with ``layers=``, the
+        layer feeding each of them: the layers read in float32 then differ from a
+        single-layer ``amp`` fit's, so their SeVecs may differ in a few units; without
+        ``amp`` they are identical).
     cache : DiskCache, optional
         Return the SeVecs stored for this model's weights, this data and this layer, or fit
         and store them. With ``layers=`` each layer has its own entry, under the same key

@@ -185,3 +185,29 @@ def test_fastcav_is_the_normalised_difference_of_means_with_a_half_way_threshold
     pos1, neg1 = CV._negatives(y.numpy(), 1, rng, None)
     ref = h[pos1].double().mean(0) - h[neg1].double().mean(0)
     assert torch.allclose(a.vectors[1].double(), ref / ref.norm(), atol=1e-6)
+
+
+def test_significance_presentation_counts_true_and_significant_results():
+    from types import SimpleNamespace
+
+    from sevec_helpers import significance as S
+    from sevec_helpers.chapters import beyond as ch
+
+    h, y, names = _planted(per=10)
+    low = sh.SemanticVectors.from_features(h, y, names)
+    cls = sh.SemanticVectors.from_features(h, y, ["A", "B", "C"])  # class k has exactly concept k's units
+    nulls = S.null_sevecs(h, low, 60, seed=0)
+    rel = S.relation_significance(cls, low, nulls, pairs=[(0, 0), (1, 2)], warn=False)
+    ex = S.explanation_significance(low, nulls, h, images=[0, 15], warn=False)
+    study = SimpleNamespace(classes=["A", "B", "C"], truth=[{"textures": ["c0"]}, {"textures": ["c1"]},
+                                                            {"textures": ["c2"]}],
+                            image_truth=lambda name: [{"textures": [f"c{int(c)}"]} for c in y])
+    assert ch.relation_truth(study, rel, "textures") == [True, False]
+    assert ch.explanation_truth(study, ex, "textures") == [True, True]
+    table = ch.significance_table(study, {"Fig. 5 relations": {"textures": rel},
+                                          "Table 3 explanations": {"textures": ex}}).data
+    n0 = rel.n_significant
+    assert f"| Fig. 5 relations | textures | 2 | {n0} |" in table and "| Table 3 explanations | textures | 2 | 2 | 2 of 2 |" \
+        in table
+    ones = ch.unmasked(low)
+    assert torch.equal(ones.vectors, low.vectors) and bool(ones.mask().all())
