@@ -784,7 +784,18 @@ def _layer_taps(model: nn.Module, refs):
 
 def rectified_layer_names(model: nn.Module) -> list[str]:
     """Names of layers that are rectified (post-ReLU) by construction: the model's aliases,
-    then its ReLU/ReLU6 modules. The layers the paper taps (pool5, fc1) are among them."""
+    then its ReLU/ReLU6 modules. The layers the paper taps (pool5, fc1) are among them.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The network.
+
+    Returns
+    -------
+    list of str
+        Aliases first, then module names (what ``layers=`` suggests when it refuses a layer).
+    """
     return list(layer_aliases(model)) + [n for n, _ in rectifier_modules(model)]
 
 

@@ -90,7 +90,18 @@ def random_sevecs(values: torch.Tensor, size: int, n_sets: int, *, seed: int = 0
 
 
 def concept_sizes(sv: SemanticVectors) -> np.ndarray:
-    """(K,) the number of images each concept was fitted on (live and dead samples)."""
+    """The number of images each concept was fitted on (live and dead samples).
+
+    Parameters
+    ----------
+    sv : SemanticVectors
+        Fitted SeVecs.
+
+    Returns
+    -------
+    numpy.ndarray
+        (K,) ints: ``counts + dead``.
+    """
     return (sv.counts + sv.dead).numpy().astype(int)
 
 
