@@ -37,7 +37,7 @@ def discriminativeness(m: SceneMetrics, method: str, seed: int = 0) -> dict:
     Parameters
     ----------
     m : SceneMetrics
-        From :func:`sevec_helpers.localization.scene_metrics`.
+        From :func:`scene_metrics`.
     method : str
         A method id (``"guided_backprop"``, ``"gradient_x_input"``).
     seed : int
