@@ -36,8 +36,9 @@ def bare_gradient(model, x, target):
 
 def run(name, model, x, target, d_units, k, repeat):
     rates = torch.rand(k, d_units, generator=torch.Generator().manual_seed(0))
-    sv = sh.SemanticVectors(rates / rates.norm(dim=1, keepdim=True), rates, torch.ones(k, dtype=torch.long),
-                            torch.zeros(k, dtype=torch.long), [str(i) for i in range(k)], "pool5", torch.zeros(k))
+    sv = sh.SemanticVectors(vectors=rates / rates.norm(dim=1, keepdim=True), rates=rates,
+                            counts=torch.ones(k, dtype=torch.long), dead=torch.zeros(k, dtype=torch.long),
+                            names=[str(i) for i in range(k)], layer="pool5", diversity=torch.zeros(k))
     cap = GuidedBackprop(model)
     t = timings({"semantic": lambda: (sh.guided_backprop(model, x, target, sevecs=sv, check_provenance=False), sync()),
                  "guided": lambda: (sh.guided_backprop(model, x, target), sync()),

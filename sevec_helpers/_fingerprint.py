@@ -246,7 +246,7 @@ def code_fingerprint(*roots, root: str | os.PathLike | None = None) -> dict:
     return {"modules": dict(sorted(digests.items())), "versions": versions}
 
 
-def cached_result(cache, kind: str, what: str, model: nn.Module, data, compute, **params):
+def cached_result(cache, kind: str, what: str, model: nn.Module, data, compute, /, **params):
     """``compute()``, or its value from ``cache`` (anything with ``get(kind, key, compute)``,
     e.g. :class:`sevec_helpers.cache.DiskCache`) under a key naming what computed it: ``what``,
     the model's weights fingerprint, the data's fingerprint and ``params``. ``cache=None``

@@ -146,16 +146,9 @@ class SemanticVectors:
 
     def __init__(self, *args, **kwargs):
         if args:
-            if len(args) > len(_FIELDS):
-                raise TypeError(f"SemanticVectors takes at most {len(_FIELDS)} fields, got {len(args)} positional "
-                                f"arguments; pass them by keyword ({', '.join(f + '=' for f in _REQUIRED)})")
-            warnings.warn("SemanticVectors(...) with positional arguments is deprecated: their order "
-                          f"({', '.join(_FIELDS[:len(args)])}) is easy to get wrong; pass them by keyword",
-                          DeprecationWarning, stacklevel=2)
-            for name, value in zip(_FIELDS, args):
-                if name in kwargs:
-                    raise TypeError(f"SemanticVectors got two values for {name}= (positional and keyword)")
-                kwargs[name] = value
+            raise TypeError(f"SemanticVectors takes its fields by keyword only (their order is easy to get wrong): "
+                            f"SemanticVectors({', '.join(f + '=...' for f in _REQUIRED)}); got {len(args)} "
+                            f"positional argument(s)")
         unknown = sorted(set(kwargs) - set(_FIELDS))
         if unknown:
             raise TypeError(f"SemanticVectors got unknown field(s) {', '.join(unknown)}; its fields are "

@@ -15,8 +15,9 @@ def _sv(vectors, names=None, layer="l"):
     v = torch.as_tensor(vectors, dtype=torch.float32)
     v = v / v.norm(dim=1, keepdim=True)
     k, d = v.shape
-    return sh.SemanticVectors(v, (v > 0).float(), torch.ones(k, dtype=torch.long), torch.zeros(k, dtype=torch.long),
-                              names or [str(i) for i in range(k)], layer, torch.zeros(k))
+    return sh.SemanticVectors(vectors=v, rates=(v > 0).float(), counts=torch.ones(k, dtype=torch.long),
+                              dead=torch.zeros(k, dtype=torch.long), names=names or [str(i) for i in range(k)],
+                              layer=layer, diversity=torch.zeros(k))
 
 
 def test_eq3_closed_form_beats_search():

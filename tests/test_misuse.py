@@ -219,8 +219,9 @@ _SAVER = textwrap.dedent("""
     import sys, torch
     import sevec_helpers as sh
     k, d = 200, 40000                      # a 64 MB file: the save takes a moment
-    sv = sh.SemanticVectors(torch.rand(k, d), torch.rand(k, d), torch.ones(k, dtype=torch.long),
-                            torch.zeros(k, dtype=torch.long), [str(i) for i in range(k)], "l", torch.zeros(k))
+    sv = sh.SemanticVectors(vectors=torch.rand(k, d), rates=torch.rand(k, d), counts=torch.ones(k, dtype=torch.long),
+                            dead=torch.zeros(k, dtype=torch.long), names=[str(i) for i in range(k)], layer="l",
+                            diversity=torch.zeros(k))
     print("ready", flush=True)
     while True:
         sv.save(sys.argv[1])

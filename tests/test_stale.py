@@ -383,11 +383,8 @@ def test_keyword_construction_and_clear_errors():
     with pytest.raises(TypeError, match="unknown field\\(s\\) rate"):
         SemanticVectors(vectors=sv.vectors, rate=sv.rates)
     args = (sv.vectors, sv.rates, sv.counts, sv.dead, sv.names, "fc1", sv.diversity)
-    with pytest.warns(DeprecationWarning, match="pass them by keyword"):
-        old = SemanticVectors(*args)
-    assert old.names == sv.names and old.layer == "fc1"
-    with pytest.raises(TypeError, match="two values for vectors="):
-        SemanticVectors(*args, vectors=sv.vectors)
+    with pytest.raises(TypeError, match="by keyword only"):
+        SemanticVectors(*args)
 
 
 def test_save_and_load_keep_their_readable_format(tmp_path):
