@@ -14,7 +14,6 @@ run the tests (median over seeds; no forward pass: from already-extracted featur
 
 import argparse
 import statistics
-import sys
 import time
 import warnings
 

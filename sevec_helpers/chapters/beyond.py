@@ -20,6 +20,7 @@ from .. import viz
 from ..editing import edit_study, mask_edit
 from ..profiles import CONCEPT_KINDS, Study
 from . import Record
+from ..sevec import SemanticVectors
 
 MASK_LAYER = "pool5"
 VEC_LAYER = "fc1"
@@ -299,7 +300,7 @@ log10 p across independent draws is below 0.1 and about 3% of flags differ from 
 SIG_KINDS = ("textures", "materials")
 
 
-def unmasked(sv) -> "SemanticVectors":
+def unmasked(sv: SemanticVectors) -> SemanticVectors:
     """SeVecs like ``sv`` whose masks keep every unit (all rates 1): the semantic map then is
     the plain one, which is how chapter 9 checks the Captum classes against Captum."""
     return sv._replace(rates=torch.ones_like(sv.rates))
