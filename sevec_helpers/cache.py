@@ -114,8 +114,10 @@ class DiskCache:
 
     Attributes
     ----------
-    hits, misses : int
-        Counts since the cache was opened.
+    hits : int
+        Entries found since the cache was opened.
+    misses : int
+        Entries computed since the cache was opened.
     events : list of (str, str)
         One ``(label, reason)`` per miss, e.g. ``("features @ fc1", "code changed (features.py)")``.
     """

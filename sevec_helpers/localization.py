@@ -299,10 +299,17 @@ def box_area_share(boxes, h: int, w: int) -> np.ndarray:
 class SceneMetrics:
     """Per (scene, target) pair and per map, the scores of Sec. 5.2.
 
+    Maps of the "other object's mask" control cover only :attr:`other_idx` (P' < P); the
+    centre baseline is under ``CENTRE`` (``"centre baseline"``).
+
     Attributes
     ----------
-    scene, target, other : numpy.ndarray
-        (P,) as in :class:`ScenePairs`.
+    scene : numpy.ndarray
+        (P,) the scene of each pair, as in :class:`ScenePairs`.
+    target : numpy.ndarray
+        (P,) the target class of each pair.
+    other : numpy.ndarray
+        (P,) the other object's class, or -1 when the scene has none.
     area : numpy.ndarray
         (P,) the share of the image the target's boxes cover.
     energies : numpy.ndarray
@@ -317,9 +324,6 @@ class SceneMetrics:
         Map name -> (P',) bool, the classic game.
     zero_maps : dict
         Map name -> number of all-zero maps (misses, counted apart).
-
-    Maps of the "other object's mask" control cover only :attr:`other_idx` (P' < P); the
-    centre baseline is under ``CENTRE`` (``"centre baseline"``).
     """
 
     scene: np.ndarray

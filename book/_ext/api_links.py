@@ -33,10 +33,15 @@ def resolve_short_names(app, env, node, contnode):
     if node.get("refdomain") != "py":
         return None
     target = node.get("reftarget", "")
-    if not target or target.startswith(PUBLIC_PREFIX.rstrip(".")):
+    if not target:
         return None
-    short = target.lstrip(".~")
-    found = [name for name in _documented(env) if name == PUBLIC_PREFIX + short or name.endswith("." + short)]
+    # a full module path to a re-exported name (sevec_helpers.saliency.attribute) means the
+    # public entry (sevec_helpers.attribute); any other name is looked up by its last parts
+    short = target.lstrip(".~").split(".")[-1] if target.startswith(PUBLIC_PREFIX) else target.lstrip(".~")
+    kinds = {"func": ("function",), "meth": ("method",), "class": ("class", "exception"),
+             "attr": ("attribute", "property"), "data": ("data",)}.get(node.get("reftype"))
+    found = [name for name, objtype in _documented(env).items()
+             if (name == PUBLIC_PREFIX + short or name.endswith("." + short)) and (kinds is None or objtype in kinds)]
     # prefer the top-level public name (sevec_helpers.X) over a module's copy
     top = [n for n in found if n == PUBLIC_PREFIX + short]
     found = top or found
