@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import torch
 from PIL import Image
@@ -154,7 +156,7 @@ RENDER_PARTS = ("views", "textures", "composites")
 
 
 def render(out, part: str, *, labels: dict[str, str] | None = None, split: str = "train", per_class: int = 30,
-           size: int = 224) -> "Path":
+           size: int = 224) -> Path:
     """Write part of the photo material to ``out/part/split`` as PNG files, in the formats a
     reader's own data would have (the same as :func:`sevec_helpers.world.render`).
 
@@ -195,7 +197,6 @@ def render(out, part: str, *, labels: dict[str, str] | None = None, split: str =
     import json
     import os
     import shutil
-    from pathlib import Path
 
     from ._io import atomic_folder
 
