@@ -270,38 +270,17 @@ def _saliency(a) -> int:
 # ---------------------------------------------------------------------------------------
 
 
-class _Scenes:
-    """A scenes folder: images plus ``annotations.json`` (as ``sevec world render --part scenes``
-    writes it): {"images": [{"file", "boxes": [[x0, y0, x1, y1], ...], "labels": [class names]}]}."""
+def _scenes(root: Path, spec):
+    """A scenes folder (images plus ``annotations.json``, as ``sevec world render --part scenes``
+    writes it) for ``spec``'s model: :class:`sevec_helpers.data.BoxFolder`, which resizes each
+    image to the model's input and scales its boxes with it (a resize-and-crop transform would
+    move the boxes)."""
+    from .data import BoxFolder
 
-    def __init__(self, root: Path, spec):
-        ann = root / "annotations.json"
-        if not ann.exists():
-            raise CommandError(f"{root}: no annotations.json (render one with: sevec world render --part scenes)")
-        try:
-            self.items = json.loads(ann.read_text())["images"]
-        except (ValueError, KeyError) as e:
-            raise CommandError(f"{ann} is not a scenes annotation file ({e})") from None
-        cats = list(spec.categories or [])
-        unknown = sorted({n for it in self.items for n in it["labels"] if n not in cats})
-        if unknown:
-            raise CommandError(f"classes {unknown[:5]} of {ann} are not categories of {spec.name}")
-        self.root, self.spec, self.index = root, spec, {c: i for i, c in enumerate(cats)}
-
-    def __len__(self):
-        return len(self.items)
-
-    def __getitem__(self, i):
-        import torch
-
-        from .data import load_rgb
-
-        it = self.items[i]
-        img = load_rgb(self.root / it["file"])
-        sx = self.spec.input_size / img.size[0]
-        sy = self.spec.input_size / img.size[1]
-        boxes = torch.tensor([[b[0] * sx, b[1] * sy, b[2] * sx, b[3] * sy] for b in it["boxes"]], dtype=torch.float32)
-        return self.spec.transform(img), {"boxes": boxes, "labels": torch.tensor([self.index[n] for n in it["labels"]])}
+    try:
+        return BoxFolder(root, list(spec.categories or []), spec.input_size, spec.normalize)
+    except (FileNotFoundError, ValueError) as e:
+        raise CommandError(f"{e} (model {spec.name})") from None
 
 
 def _pointing_game(a) -> int:
@@ -321,7 +300,7 @@ def _pointing_game(a) -> int:
     _refuse_existing(out, a.overwrite)
     model, spec, device = _model(a)
     sv = _sevecs(a) if a.semantic else None
-    scenes = _Scenes(Path(a.data), spec)
+    scenes = _scenes(Path(a.data), spec)
     pairs = scene_pairs(scenes)
     try:
         energies = [float(e) for e in a.energies.split(",")]

@@ -258,3 +258,29 @@ def test_a_second_fit_into_the_same_checkpoint_is_refused_while_the_first_runs(t
     sevec("fit", "--model", "vgg_mini", "--layer", "fc1", "--data", "world", "--per-class", "1", "--quiet",
           "--out", out)  # the lock is free again: the fit runs and leaves only its output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["sv.pt"]
+
+
+def test_pointing_game_scenes_keep_boxes_on_their_objects(tmp_path):
+    """A model whose transform resizes and centre-crops (EfficientNet's 256 -> 224): the scenes
+    reader must give the image and its boxes in the same frame, so the object's pixels lie in
+    its box (the old reader ran the transform's crop on the image but only rescaled the box)."""
+    from PIL import Image
+    from torchvision import transforms as T
+
+    from sevec_helpers.cli import _scenes
+    from sevec_helpers.models import ModelSpec
+
+    img = np.zeros((256, 320, 3), dtype=np.uint8)
+    img[20:80, 10:70] = 255                                   # the object, near a corner
+    Image.fromarray(img).save(tmp_path / "a.png")
+    (tmp_path / "annotations.json").write_text(json.dumps(
+        {"images": [{"file": "a.png", "boxes": [[10, 20, 70, 80]], "labels": ["cat"]}]}))
+    spec = ModelSpec("cropper", {}, T.Compose([T.Resize(256), T.CenterCrop(224), T.ToTensor()]), ["cat", "dog"],
+                     True, 224, (0.0, 0.0, 0.0), (1.0, 1.0, 1.0))
+    x, target = _scenes(tmp_path, spec)[0]
+    assert x.shape == (3, 224, 224)
+    (x0, y0, x1, y1), = target["boxes"].tolist()
+    ys, xs = np.nonzero(x[0].numpy() > 0.5)
+    assert xs.min() >= int(x0) - 1 and xs.max() <= int(np.ceil(x1)) and ys.min() >= int(y0) - 1 \
+        and ys.max() <= int(np.ceil(y1))
+    assert target["labels"].tolist() == [0]
