@@ -18,7 +18,7 @@ from .. import viz
 from ..features import extract_features
 from ..profiles import Study
 from ..sevec import SemanticVectors, fit_sevecs
-from . import Record, toys  # noqa: F401  (toys: the worked examples, for the exercises)
+from . import Record
 
 LAYER = "fc1"
 K = 8
