@@ -4,7 +4,8 @@ Chromium (Debian's package, driven by Playwright through ``executable_path``), s
 
 The small build (``scripts/build_book.sh --small``: every chapter executed at the CI sizes) is
 made first when it is missing or older than the sources. Screenshots of every page at 1280 px
-and a JSON report of load times and page weights are written to ``_build/small/``.
+and at 390 px (``screenshots/1280/``, ``screenshots/390/``) and a JSON report of load times
+and page weights are written to ``_build/small/``.
 
 ``SEVEC_BROWSER_BOOK=_build`` checks another build instead (e.g. the full book of
 ``scripts/build_book.sh``, whose HTML is in ``_build/html``); it is used as it is, never rebuilt,
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import gzip
+import hashlib
 import http.server
 import json
 import os
@@ -44,6 +46,9 @@ SITE_BUDGET = 25e6         # bytes, the whole site
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 SKIP_PAGES = {"genindex.html", "search.html"}
+REFERENCES_PAGE = "book/references.html"
+MIN_SALIENCY_GREY = 64.0   # of 255: the brightest 1% of a saliency map must render at least this light
+MIN_SALIENCY_FIGURES = 3   # chapters 6 and 8 draw saliency maps; fewer marked ones means unmarked maps
 _TEXT = re.compile(r"text/|javascript|json|svg|xml")
 
 
@@ -141,22 +146,44 @@ class Visit:
             self.gzip_bytes += len(gzip.compress(body, 6)) if _TEXT.search(kind) else len(body)
 
     def _wait_for_math(self):
-        self.page.wait_for_function(
-            "() => !window.MathJax || (MathJax.startup && MathJax.startup.promise)", timeout=20000)
-        self.page.evaluate("() => window.MathJax && MathJax.startup.promise")
+        # index.html forwards to the first page (a meta refresh): a check made while it
+        # navigates is lost with the page, so it is made again on the page it lands on
+        for attempt in range(3):
+            try:
+                return self._wait_for_math_once()
+            except Exception as e:  # playwright's Error
+                if "context was destroyed" not in str(e) or attempt == 2:
+                    raise
+                self.page.wait_for_load_state("load")
+
+    def _wait_for_math_once(self):
+        # one call that polls: startup.js replaces the page's window.MathJax (its configuration)
+        # with the loaded object, so a promise seen in one call can be gone in the next
+        self.page.evaluate("""async () => {
+          for (let i = 0; i < 200; i++) {
+            if (!window.MathJax) return;
+            if (MathJax.startup && MathJax.startup.promise) { await MathJax.startup.promise; return; }
+            await new Promise(r => setTimeout(r, 100));
+          }
+          throw new Error('MathJax did not start within 20 s');
+        }""")
 
     def close(self):
         self.ctx.close()
 
 
+def _shot_name(page_path: str) -> str:
+    return page_path.replace("/", "__")[:-5] + ".png"
+
+
 @pytest.fixture(scope="module")
 def visits(site, browser):
     """Every page at desktop width, once; screenshots and the load report written."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
+    (SHOTS / "1280").mkdir(parents=True, exist_ok=True)
     out, report = {}, {}
     for p in _pages():
         v = Visit(browser, site, p)
-        v.page.screenshot(path=str(SHOTS / (p.replace("/", "__")[:-5] + ".png")), full_page=True)
+        v.page.screenshot(path=str(SHOTS / "1280" / _shot_name(p)), full_page=True)
         out[p] = v
         report[p] = {"load_s": round(v.load_s, 3), "bytes": v.bytes, "bytes_gzip": v.gzip_bytes,
                      "plotly": any(u.endswith("plotly.min.js") for u in v.requests)}
@@ -237,6 +264,20 @@ def test_internal_links_and_toc_resolve(visits, site):
     assert len(toc) >= 10, "the table of contents in the sidebar is missing or short"
 
 
+def test_one_search_field_per_page(visits):
+    """One search field or button, not two stacked in the sidebar."""
+    many = {}
+    for p, v in visits.items():
+        shown = v.page.evaluate("""() => [...document.querySelectorAll(
+            '.search-button-field, .bd-search, form.bd-search, input[type=search], button.search-button')]
+            .filter(e => e.getClientRects().length && getComputedStyle(e).visibility !== 'hidden'
+                     && !e.parentElement.closest('.search-button-field, .bd-search'))
+            .map(e => e.tagName.toLowerCase() + '.' + [...e.classList].join('.'))""")
+        if len(shown) != 1:
+            many[p] = shown
+    assert not many, f"pages without exactly one search field: {json.dumps(many)[:2000]}"
+
+
 def test_search_finds_semantic_vector(site, browser):
     v = Visit(browser, site, "search.html?q=semantic+vector")
     try:
@@ -249,9 +290,14 @@ def test_search_finds_semantic_vector(site, browser):
 
 
 def test_phone_width_shows_figures_scaled_not_cut(site, browser):
+    """At 390 px every figure fits the screen or the box that scrolls it, and no page scrolls
+    sideways as a whole; a screenshot of every page is written to screenshots/390/."""
+    (SHOTS / "390").mkdir(parents=True, exist_ok=True)
+    problems = []
     for p in _pages():
         v = Visit(browser, site, p, viewport=PHONE)
         try:
+            v.page.screenshot(path=str(SHOTS / "390" / _shot_name(p)), full_page=True)
             cut = v.page.evaluate("""() => {
               const w = document.documentElement.clientWidth, bad = [];
               for (const e of document.querySelectorAll('main img, main .plotly-graph-div, main svg.main-svg')) {
@@ -270,9 +316,14 @@ def test_phone_width_shows_figures_scaled_not_cut(site, browser):
               }
               return bad;
             }""")
-            assert not cut, f"{p} at {PHONE['width']} px: figures cut: {cut[:5]}"
+            if cut:
+                problems.append(f"{p}: figures cut: {cut[:5]}")
+            wide = v.page.evaluate("() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+            if wide[0] > wide[1] + 1:
+                problems.append(f"{p}: the page scrolls sideways ({wide[0]} px of content on a {wide[1]} px screen)")
         finally:
             v.close()
+    assert not problems, f"at {PHONE['width']} px:\n" + "\n".join(problems[:20])
 
 
 # ---------------------------------------------------------------------------------------
@@ -342,6 +393,220 @@ def test_the_site_is_light():
 
 
 # ---------------------------------------------------------------------------------------
+# what each page shows: once, unhidden, uncut, visible, cited
+# ---------------------------------------------------------------------------------------
+
+
+def _picture_digests(v: Visit, site: str) -> list[tuple[str, str, str]]:
+    """(digest, name, where) of every picture shown on the page: images by their bytes,
+    plotly views by their data; pictures hidden (a gallery's other options) left out."""
+    shown = v.page.evaluate(r"""() => {
+      const out = [], where = e => { const c = e.closest('.cell'); const all = [...document.querySelectorAll('main .cell')];
+        return c ? 'cell ' + (all.indexOf(c) + 1) : 'text'; };
+      for (const i of document.querySelectorAll('main img'))
+        if (i.getClientRects().length && i.getBoundingClientRect().width > 0) out.push(['img', i.src, where(i)]);
+      for (const d of document.querySelectorAll('main .plotly-graph-div'))
+        out.push(['plotly', JSON.stringify((d.data || []).map(t => [t.x, t.y, t.z, t.type])), where(d)]);
+      return out; }""")
+    out = []
+    for kind, what, where in shown:
+        if kind == "img" and what.startswith(site):
+            path = HTML / unquote(what[len(site):].split("?")[0])
+            if path.suffix == ".svg":   # badges and icons
+                continue
+            out.append((hashlib.sha256(path.read_bytes()).hexdigest(), path.name, where))
+        elif kind == "img":
+            out.append((hashlib.sha256(what.encode()).hexdigest(), what[:40] + "...", where))
+        else:
+            out.append((hashlib.sha256(what.encode()).hexdigest(), "a plotly view", where))
+    return out
+
+
+def test_no_picture_is_shown_twice(visits, site):
+    """A figure shown again on its page (e.g. once by the cell that made it and once under its
+    caption, or twice in one cell's output) is a defect wherever it happens."""
+    twice = []
+    for p, v in visits.items():
+        seen = {}
+        for digest, name, where in _picture_digests(v, site):
+            if digest in seen:
+                twice.append(f"{p}: {name} shown in {seen[digest]} and again in {where}")
+            else:
+                seen[digest] = where
+    assert not twice, "pictures shown twice:\n" + "\n".join(twice[:20])
+
+
+def test_no_control_covers_a_legend_a_title_the_plot_or_another_control(visits):
+    """Each plotly view's menus and sliders (with their labels) keep clear of its legend, its
+    title, its plot area and one another."""
+    clashes, n_views = [], 0
+    for p, v in visits.items():
+        for k, div in enumerate(v.page.locator(".plotly-graph-div").all()):
+            n_views += 1
+            div.scroll_into_view_if_needed()
+            boxes = div.evaluate("""gd => {
+              const box = (e, name) => { const r = e.getBoundingClientRect();
+                return r.width > 0 && r.height > 0 ? {name, x: r.x, y: r.y, width: r.width, height: r.height} : null; };
+              const out = [];
+              gd.querySelectorAll('g.legend').forEach((e, i) => out.push(box(e, 'legend ' + i)));
+              gd.querySelectorAll('g.updatemenu-header-group, g.updatemenu-button').forEach((e, i) => out.push(box(e, 'menu ' + i)));
+              gd.querySelectorAll('g.slider-group').forEach((e, i) => out.push(box(e, 'slider ' + i)));
+              gd.querySelectorAll('g.g-gtitle').forEach((e, i) => out.push(box(e, 'title')));
+              gd.querySelectorAll('.draglayer .nsewdrag').forEach((e, i) => out.push(box(e, 'plot area ' + i)));
+              return out.filter(b => b);
+            }""")
+            controls = [b for b in boxes if b["name"].startswith(("menu", "slider"))]
+            for i, c in enumerate(controls):
+                for other in controls[i + 1:] + [b for b in boxes if not b["name"].startswith(("menu", "slider"))]:
+                    if _boxes_overlap(c, other):
+                        clashes.append(f"{p}, view {k + 1}: {c['name']} overlaps {other['name']}")
+    assert not clashes, "controls drawn over other things:\n" + "\n".join(clashes[:20])
+    assert n_views >= 2, f"only {n_views} plotly views in the book"
+
+
+def test_nothing_is_wider_than_its_column(visits):
+    """At 1280 px every element of a page's text column fits in it (a table that needs a
+    scroll bar is too wide), and no box clips its own content; code blocks may scroll."""
+    bad = {}
+    for p, v in visits.items():
+        found = v.page.evaluate("""() => {
+          const col = document.querySelector('main .bd-article') || document.querySelector('main');
+          if (!col) return [];
+          const c = col.getBoundingClientRect(), out = [];
+          const skip = 'mjx-assistive-mml, .visually-hidden, .sr-only, .headerlink, script, style';
+          const whole = 'pre, .highlight, .plotly-graph-div, mjx-container, svg';   // checked as one box, not inside
+          const name = e => e.tagName.toLowerCase() + (e.className && typeof e.className === 'string' && e.className.trim()
+                             ? '.' + e.className.trim().split(/\\s+/)[0] : '') + ' "' + (e.innerText || '').trim().slice(0, 40) + '"';
+          const walk = e => {
+            for (const k of e.children) {
+              if (k.matches(skip)) continue;
+              const s = getComputedStyle(k);
+              if (s.display === 'none' || s.visibility === 'hidden' || s.position === 'fixed') continue;
+              const r = k.getBoundingClientRect();
+              if (r.width > 0 && (r.right > c.right + 1 || r.left < c.left - 1)) {
+                out.push(name(k) + ` spans [${Math.round(r.left)}, ${Math.round(r.right)}] in a column [${Math.round(c.left)}, ${Math.round(c.right)}]`);
+                continue;   // its children are part of the same defect
+              }
+              if ((s.overflowX === 'hidden' || s.overflowX === 'clip') && !k.matches(whole) &&
+                  k.scrollWidth > k.clientWidth + 1 && k.clientWidth > 0) {
+                out.push(name(k) + ` clips its content (${k.scrollWidth} px in ${k.clientWidth} px)`);
+                continue;
+              }
+              if (!k.matches(whole)) walk(k);
+            }
+          };
+          walk(col);
+          return out;
+        }""")
+        if found:
+            bad[p] = found[:6]
+    assert not bad, "wider than the text column at 1280 px:\n" + json.dumps(bad, indent=1)[:5000]
+
+
+def test_saliency_maps_are_visible(visits, site):
+    """A saliency map (an image viz marks with SALIENCY_GID) whose brightest 1% of pixels renders
+    darker than MIN_SALIENCY_GREY of 255 looks black to a reader. viz writes each figure's darkest
+    map's 99th-percentile grey level into the file (SALIENCY_NOTE)."""
+    from sevec_helpers.viz import SALIENCY_NOTE, notes_of
+
+    dark, n_marked = [], 0
+    for p, v in visits.items():
+        srcs = v.page.evaluate("() => [...document.querySelectorAll('main .cell_output img')].map(i => i.src)")
+        for src in srcs:
+            if not src.startswith(site) or not re.search(r"\.(png|jpe?g)$", src):
+                continue
+            grey = notes_of((HTML / unquote(src[len(site):])).read_bytes()).get(SALIENCY_NOTE)
+            if grey is None:
+                continue
+            n_marked += 1
+            if float(grey) < MIN_SALIENCY_GREY:
+                dark.append(f"{p}: {src.rsplit('/', 1)[-1]}: its darkest map's 99th percentile renders at grey "
+                            f"{float(grey):.0f} of 255")
+    assert not dark, f"saliency maps that look black (under {MIN_SALIENCY_GREY:.0f} of 255):\n" + "\n".join(dark[:20])
+    assert n_marked >= MIN_SALIENCY_FIGURES, (
+        f"only {n_marked} figures with marked saliency maps (draw each map with "
+        f"imshow(..., gid=sevec_helpers.viz.SALIENCY_GID), or viz.draw_saliency)")
+
+
+# a citation in the text: "Kim et al. 2018", "Adebayo et al. (2018", "Tan and Le 2019", "Holm (1979)"
+_SURNAME = r"(?:van |van der |van de |de )?[A-Z][A-Za-z\u00c0-\u017f'\-]+"
+_CITATION = re.compile(rf"({_SURNAME})(?: et al\.| and {_SURNAME}| & {_SURNAME})[, ]*\(?((?:19|20)\d\d)\b"
+                       rf"|({_SURNAME}) \(((?:19|20)\d\d)[a-z]?[),;]")
+# works the book names without an author-year citation; each mention needs its reference
+NAMED_WORKS = ("TCAV", "FastCAV", "EfficientNet", "Holm", "t-SNE", "Captum", "VGG16", "DTD", "Google-512",
+               "Flickr Material Database", "Network Dissection", "Guided Backprop", "DeepLIFT", "ImageNet",
+               "Imagenette", "VOC", "pointing game", "sanity checks")
+
+
+def _main_text(v: Visit) -> str:
+    return v.page.evaluate("() => (document.querySelector('main .bd-article') || document.querySelector('main')).innerText")
+
+
+def test_every_citation_is_on_the_references_page(visits):
+    assert REFERENCES_PAGE in visits, f"no references page ({REFERENCES_PAGE})"
+    entries = visits[REFERENCES_PAGE].page.evaluate(
+        "() => [...document.querySelectorAll('main .bd-article li')].map(li => li.innerText.replace(/\\s+/g, ' '))")
+    assert len(entries) >= 10, f"the references page lists {len(entries)} works"
+    missing = {}
+    for p, v in visits.items():
+        if p == REFERENCES_PAGE:
+            continue
+        text = _main_text(v).replace("\n", " ")
+        for m in _CITATION.finditer(text):
+            name, year = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
+            surname = name.split()[-1]
+            if not any(surname in e and year in e for e in entries):
+                missing.setdefault(p, set()).add(f"{m.group(0).strip()} (no entry by {surname} from {year})")
+        for work in NAMED_WORKS:
+            if re.search(rf"(?<![\w-]){re.escape(work)}(?![\w-])", text, re.IGNORECASE) and \
+                    not any(re.search(rf"(?<![\w-]){re.escape(work)}", e, re.IGNORECASE) for e in entries):
+                missing.setdefault(p, set()).add(f"{work} (named, not on the references page)")
+    assert not missing, "cited but not listed on the references page:\n" + \
+        "\n".join(f"{p}: {sorted(m)}" for p, m in missing.items())
+
+
+# how the book was made is no part of it: words of the process that wrote it, never of the book
+MAKING_OF = re.compile(
+    r"\bwaves?\b(?! ?(?:length|form|let))"
+    r"|\bissues? #?\d+"
+    r"|\b(?:the|this|another|each|every|our|chapter|lead|other) engineers?\b"
+    r"|\bhelper [A-Z]\b"
+    r"|\b(?:this|that|our|each|every|previous|earlier|last|a later) session\b"
+    r"|\bworktree\b|\bthe brief\b|\bcoding agent\b|\bLLM\b|\bprompted\b"
+    r"|\bwhen (?:this|the) (?:book|page|chapter) was (?:written|made)\b"
+    r"|\bwas written by\b|\bthe (?:people|team|authors) who wrote (?:it|this)\b"
+    r"|\bwhoever (?:files|filed)\b|\bfiled (?:an|the) issue\b",
+    re.IGNORECASE)
+
+
+def test_no_page_speaks_of_how_the_book_was_made(visits):
+    found = {}
+    for p, v in visits.items():
+        text = _main_text(v)
+        hits = [text[max(0, m.start() - 40):m.end() + 40].replace("\n", " ") for m in MAKING_OF.finditer(text)]
+        if hits:
+            found[p] = hits[:5]
+    assert not found, "page text about how the book was made:\n" + json.dumps(found, indent=1)[:4000]
+
+
+def test_the_making_of_phrases_fire_on_process_text_only():
+    for said in ("no GPU machine was available to the wave that wrote it", "fixed in issue 13",
+                 "the chapter engineer added it", "as helper E found", "in the previous session"):
+        assert MAKING_OF.search(said), said
+    for book in ("Run the chapters in one Colab session", "a wavelength of light", "the issues button",
+                 "what an engineer would call a unit", "Kim et al. 2018 wrote"):
+        assert not MAKING_OF.search(book), book
+    m = _CITATION.search("as TCAV fits it (the normal of a linear classifier, Kim et al. 2018), and")
+    assert m and (m.group(1), m.group(2)) == ("Kim", "2018")
+    m = _CITATION.search("Adebayo et al. (2018, \"Sanity checks for saliency maps\")")
+    assert m and (m.group(1), m.group(2)) == ("Adebayo", "2018")
+    m = _CITATION.search("a correction by Holm (1979).")
+    assert m and (m.group(3), m.group(4)) == ("Holm", "1979")
+    assert _CITATION.search("Tan and Le 2019").group(1, 2) == ("Tan", "2019")
+    assert not _CITATION.search("ILSVRC 2014 and VGG16 in 2015")
+
+
+# ---------------------------------------------------------------------------------------
 # interactive views
 # ---------------------------------------------------------------------------------------
 
@@ -366,6 +631,23 @@ def test_every_gallery_option_changes_the_view(visits):
                 seen.add(html)
                 assert g.locator(".sevec-title").inner_text() == title and title
     assert n_galleries >= 4, f"only {n_galleries} galleries in the book"
+
+
+def test_every_plotly_view_draws_its_data(visits):
+    """Each interactive view shows its traces (a plotly.js that cannot read the figure's JSON
+    draws empty axes without an error)."""
+    import plotly
+
+    blank, n = [], 0
+    for p, v in visits.items():
+        for k, div in enumerate(v.page.locator(".plotly-graph-div").all()):
+            n += 1
+            drawn = div.evaluate("gd => [...gd.querySelectorAll('g.trace, g.hm')].filter(t => [...t.querySelectorAll("
+                                 "'path')].some(p => (p.getAttribute('d') || '').length > 2) || t.querySelector('image')).length")
+            if not drawn:
+                blank.append(f"{p}: view {k + 1}")
+    assert not blank, f"plotly views drawn blank (plotly {plotly.__version__}): {blank}"
+    assert n >= 2, f"only {n} plotly views in the book"
 
 
 def _plotly_state(div):
