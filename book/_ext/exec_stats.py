@@ -99,7 +99,10 @@ def verdict(measured: float | None, stated: float | None, factor: float = FACTOR
 def _say(seconds: float | None) -> str:
     if seconds is None:
         return "-"
-    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    minutes = seconds / 60
+    return f"{minutes:.0f} min" if abs(minutes - round(minutes)) < 0.05 else f"{minutes:.1f} min"
 
 
 def reduced_sizes() -> bool:
