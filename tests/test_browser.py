@@ -535,7 +535,7 @@ _CITATION = re.compile(rf"({_SURNAME})(?: et al\.| and {_SURNAME}| & {_SURNAME})
 # works the book names without an author-year citation; each mention needs its reference
 NAMED_WORKS = ("TCAV", "FastCAV", "EfficientNet", "Holm", "t-SNE", "Captum", "VGG16", "DTD", "Google-512",
                "Flickr Material Database", "Network Dissection", "Guided Backprop", "DeepLIFT", "ImageNet",
-               "Imagenette", "VOC", "pointing game", "sanity checks")
+               "Imagenette", "VOC", "pointing game", "sanity checks", "SmoothGrad", "silhouette")
 
 
 def _main_text(v: Visit) -> str:
