@@ -103,12 +103,12 @@ def networks_table(meta: dict | None = None):
         h = m["heldout"]
         other = m.get("heldout_grayscale") or m.get("heldout_color")
         t = m["training"]
-        rows.append([n, m["about"], m["input"], h["top1"], h["top5"], h["mean_prob_true"],
+        rows.append([n, f"{m['about']} ({m['input']} input)", h["top1"], h["top5"], h["mean_prob_true"],
                      f"{other['top1']:.3f} ({'gray' if 'heldout_grayscale' in m else 'colour'} images)",
-                     f"{(t['render_s'] + t['train_s']) / 60:.1f} min",
-                     f"{(WEIGHTS_DIR / f'{n}.pt').stat().st_size / 1e6:.1f} MB"])
-    return viz.markdown_table(["network", "trained on", "input", "held-out top-1", "top-5", "mean p(true class)",
-                               "top-1 on the other input", "training (2 CPU cores)", "weights"], rows)
+                     f"{(t['render_s'] + t['train_s']) / 60:.1f} min"])
+    # seven columns, so the table fits the text column (the weights' size is in the page's text)
+    return viz.markdown_table(["network", "trained on", "held-out top-1", "top-5", "mean p(true class)",
+                               "top-1 on the other input", "training (2 CPU cores)"], rows)
 
 
 def curves_figure(meta: dict | None = None):
@@ -134,11 +134,11 @@ def per_class_table(meta: dict | None = None):
     meta = meta or metadata()
     main, gray = meta["vgg_mini"], meta["vgg_mini_gray"]
     truth = W.ground_truth()
-    rows = [[r["class"], f"{r['superclass']}/{r['group']}", "yes" if r["color_defined"] else "no", r["n_facets"],
+    rows = [[r["class"], f"{r['superclass']} / {r['group']}", "yes" if r["color_defined"] else "no", r["n_facets"],
              main["heldout"]["per_class_top1"][i], main["heldout"]["per_class_top5"][i],
              main["heldout_grayscale"]["per_class_top1"][i], gray["heldout"]["per_class_top1"][i]]
             for i, r in enumerate(truth)]
-    return viz.markdown_table(["class", "superclass/group", "colour defines it", "facets", "top-1", "top-5",
+    return viz.markdown_table(["class", "superclass / group", "colour defines it", "facets", "top-1", "top-5",
                                "top-1 in gray", "top-1 of the gray-trained network"], rows)
 
 
