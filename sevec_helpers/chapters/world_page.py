@@ -146,6 +146,7 @@ def texture_probe(layer: str = "fc1", n_fit: int = 60, n_eval: int = 20, k: int 
     """Do the networks carry texture? Texture SeVecs (fitted on swatches of one world seed)
     retrieve unseen swatches (another seed), and a linear probe reads a swatch's texture."""
     from sklearn.linear_model import LogisticRegression
+    from threadpoolctl import threadpool_limits
 
     rows = []
     for n in SHIPPED:
@@ -156,7 +157,8 @@ def texture_probe(layer: str = "fc1", n_fit: int = 60, n_eval: int = 20, k: int 
         ff, fh = extract_features(model, fit, layer, progress=False), extract_features(model, hold, layer, progress=False)
         sv = SemanticVectors.from_features(ff.values, ff.labels, fit.classes, layer=layer)  # one pass, not two
         prec = A.precision_at_k(sv, fh.values, A.relevance_matrix(fh.labels, len(sv)), k).mean()
-        clf = LogisticRegression(max_iter=2000, C=0.5).fit((ff.values > 0).numpy(), ff.labels.numpy())
+        with threadpool_limits(1):  # multithreaded OpenBLAS runs this small fit ~50x slower on 2 cores
+            clf = LogisticRegression(max_iter=2000, C=0.5).fit((ff.values > 0).numpy(), ff.labels.numpy())
         probe = clf.score((fh.values > 0).numpy(), fh.labels.numpy())
         rows.append([n, f"{prec:.3f}", f"{prec * len(sv):.1f}x", f"{probe:.3f}", f"{1 / len(sv):.3f}"])
     return viz.markdown_table([f"network ({layer})", f"texture SeVecs: precision@{k} on unseen swatches",
@@ -189,6 +191,7 @@ def colour_informativeness(world: W.ConceptWorld, n_fit: int = 40, n_eval: int =
     """How much does colour alone tell about each class? A classifier that sees only an
     image's colour histogram (bins^3 cells), trained on one seed, tested on another."""
     from sklearn.linear_model import LogisticRegression
+    from threadpoolctl import threadpool_limits
 
     def hist(seed, split, per):
         w = W.ConceptWorld(seed, world.image_size, world.color_informativeness)
@@ -203,7 +206,8 @@ def colour_informativeness(world: W.ConceptWorld, n_fit: int = 40, n_eval: int =
 
     xf, yf = hist(0, "train", n_fit)
     xe, ye = hist(1, "test", n_eval)
-    pred = LogisticRegression(max_iter=3000, C=10.0).fit(xf, yf).predict(xe)
+    with threadpool_limits(1):  # as in texture_probe: one BLAS thread is many times faster here
+        pred = LogisticRegression(max_iter=3000, C=10.0).fit(xf, yf).predict(xe)
     per = np.array([np.mean(pred[ye == c] == c) for c in range(len(W.CLASS_NAMES))])
     truth = world.ground_truth()
     return per, {"defined": float(np.mean([per[i] for i, r in enumerate(truth) if r["color_defined"]])),
