@@ -167,6 +167,8 @@ def p_values(statistic, null, test: str = "t") -> np.ndarray:
     if test not in TESTS:
         raise ValueError(f"test must be one of {TESTS}, got {test!r}")
     x = np.asarray(statistic, dtype=float).reshape(-1)
+    if len(x) == 0:  # an empty family: no test, no p-value
+        return np.zeros(0)
     nul = np.asarray(null, dtype=float).reshape(len(x), -1) if np.size(null) else np.zeros((len(x), 0))
     if nul.shape[0] != len(x):
         raise ValueError(f"null has {nul.shape[0]} rows for {len(x)} statistics; pass (S, R)")
@@ -360,7 +362,8 @@ def against_null(statistic, null, *, alpha: float = 0.05, test: str = "t", corre
     if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 < alpha < 1:
         raise ValueError(f"alpha must be a number in (0, 1), got {alpha!r}")
     x = np.asarray(statistic, dtype=float).reshape(-1)
-    nul = np.asarray(null, dtype=float).reshape(len(x), -1)
+    nul = np.asarray(null, dtype=float)
+    nul = nul.reshape(len(x), -1) if len(x) else nul.reshape(0, nul.shape[-1] if nul.ndim == 2 else 0)
     p = p_values(x, nul, test)
     padj = adjust(p, correction)
     r = nul.shape[1]
@@ -509,6 +512,10 @@ def explanation_significance(sv: SemanticVectors, nulls, features: torch.Tensor,
     """
     f = torch.as_tensor(features).float()
     idx = list(range(len(f))) if images is None else [int(i) for i in images]
+    if not idx:  # nothing to explain (e.g. no image classified correctly): an empty family, not an error
+        n_random = len(nulls) if isinstance(nulls, SemanticVectors) else len(next(iter(nulls.values()), ()))
+        return against_null(np.zeros(0), np.zeros((0, n_random)), labels=[], what="explanation cosine",
+                            extra={"image": [], "concept": []}, **{"warn": False, **kw})
     if concepts is None:
         rows = sv.explain(f[idx], top=1).indices[:, 0].tolist()
     else:

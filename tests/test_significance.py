@@ -124,3 +124,16 @@ def test_a_random_set_is_significant_at_the_stated_rate(test):
         hits += int(res.significant[0])
     se = np.sqrt(alpha * (1 - alpha) / trials)
     assert abs(hits / trials - alpha) <= 3 * se, f"{hits} of {trials} random sets significant"
+
+
+def test_no_image_to_explain_is_an_empty_family_not_a_crash():
+    """A network that classifies no hold-out image correctly leaves Table 3 nothing to test:
+    an empty family (0 of 0 significant), which the chapter reports as such."""
+    g = torch.Generator().manual_seed(0)
+    values = (torch.rand(40, 12, generator=g) > 0.5).float()
+    labels = torch.arange(40) % 4
+    sv = sh.SemanticVectors.from_features(values, labels, ["a", "b", "c", "d"], layer="l")
+    nulls = S.null_sevecs(values, sv, 50, seed=0)
+    sig = S.explanation_significance(sv, nulls, values, images=[])
+    assert len(sig) == 0 and sig.n_significant == 0 and sig.n_random == 50
+    assert sig.summary().startswith("0 of 0")

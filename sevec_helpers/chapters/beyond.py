@@ -420,6 +420,7 @@ def significance_checks(study: Study, g: Significances) -> list[C.Check]:
                 "Table 3 explanations (each correctly classified hold-out image and its closest"
             out.append(C.Check(f"significance_{fam}_{kind}", f"{what} {kind[:-1]}) against random {kind}",
                                f"{sig.summary()}; {true_sig} of the significant are true",
+                               "nothing to test here" if len(sig) == 0 else
                                "a result that random image sets reach as often is no evidence" if
                                sig.n_significant < len(sig) else "every result beats random sets",
                                {"tested": len(sig), "significant": sig.n_significant, "true_significant": true_sig,
