@@ -428,11 +428,11 @@ def test_no_picture_is_shown_twice(visits, site):
     twice = []
     for p, v in visits.items():
         seen = {}
-        for digest, name, where in _picture_digests(v, site):
-            if digest in seen:
-                twice.append(f"{p}: {name} shown in {seen[digest]} and again in {where}")
+        for pic, name, where in _picture_digests(v, site):
+            if pic in seen:
+                twice.append(f"{p}: {name} shown in {seen[pic]} and again in {where}")
             else:
-                seen[digest] = where
+                seen[pic] = where
     assert not twice, "pictures shown twice:\n" + "\n".join(twice[:20])
 
 
