@@ -400,10 +400,19 @@ class PairedScenes(Dataset):
 
 
 class Cached(Dataset):
-    """Reads every item once and keeps it in memory: the chapters read their datasets many times."""
+    """Reads every item once and keeps it in memory: the chapters read their datasets many times.
 
-    def __init__(self, base: Dataset):
+    With a ``store`` (a :class:`sevec_helpers.cache.DiskCache`; :class:`sevec_helpers.profiles.Study`
+    gives its own) and a base that can render all its items at once (the ConceptWorld
+    datasets' ``prefetch``), the first read renders the whole dataset, or reads it back from
+    the store, so every page of the book, and every network a page judges, shares one rendering.
+    """
+
+    _PREFETCHING = ("sample", "attributes", "facet_of")   # reads of the base that draw images
+
+    def __init__(self, base: Dataset, store=None):
         self.base = base
+        self.store = store
         self.classes = getattr(base, "classes", None)
         self.concept_kind = getattr(base, "concept_kind", "")
         self._items: list = [None] * len(base)
@@ -411,14 +420,21 @@ class Cached(Dataset):
     def __len__(self):
         return len(self.base)
 
+    def _prefetch(self):
+        if self.store is not None and callable(getattr(self.base, "prefetch", None)):
+            self.base.prefetch(self.store)
+
     def __getitem__(self, i):
         if self._items[i] is None:
+            self._prefetch()
             self._items[i] = self.base[i]
         return self._items[i]
 
     def __getattr__(self, name):  # attributes of the wrapped dataset (fingerprint, attributes, ...)
-        if name.startswith("_") or name == "base":
+        if name.startswith("_") or name in ("base", "store"):
             raise AttributeError(name)
+        if name in self._PREFETCHING:
+            self._prefetch()
         return getattr(self.base, name)
 
 

@@ -32,7 +32,87 @@ def _transform(transform, spec):
     return transform
 
 
-class _WorldDataset(Dataset):
+def _enc(v):
+    """A draw's fields as values ``torch.load(weights_only=True)`` reads back exactly (arrays as
+    tensors, tuples and numpy scalars tagged with their type)."""
+    if isinstance(v, np.ndarray):
+        return {"nd": torch.from_numpy(np.ascontiguousarray(v))}
+    if isinstance(v, np.generic):
+        return {"np": str(v.dtype), "v": v.item()}
+    if isinstance(v, tuple):
+        return {"tuple": [_enc(x) for x in v]}
+    if isinstance(v, list):
+        return [_enc(x) for x in v]
+    return v
+
+
+def _dec(v):
+    if isinstance(v, dict):
+        if "nd" in v:
+            return v["nd"].numpy()
+        if "np" in v:
+            return np.dtype(v["np"]).type(v["v"])
+        return tuple(_dec(x) for x in v["tuple"])
+    if isinstance(v, list):
+        return [_dec(x) for x in v]
+    return v
+
+
+class _Rendered:
+    """Every draw of a world dataset, rendered once and kept in a disk cache (see
+    :meth:`_WorldDataset.prefetch`): the book's pages, and the networks each page judges,
+    share one rendering instead of drawing the same images again in every kernel."""
+
+    KIND = "tensors"
+
+    @staticmethod
+    def pack(draws: list) -> dict:
+        first = draws[0]
+        kind = type(first).__name__ if isinstance(first, tuple) else "array"
+        images = [d if kind == "array" else d.image for d in draws]
+        rest = [] if kind == "array" else [_enc(tuple(d)[1:]) for d in draws]
+        return {"kind": kind, "images": torch.from_numpy(np.stack(images)), "rest": rest}
+
+    @staticmethod
+    def unpack(payload: dict) -> list:
+        from .generator import ObjectSample, SceneSample
+
+        images = payload["images"].numpy()
+        if payload["kind"] == "array":
+            return list(images)
+        cls = {"ObjectSample": ObjectSample, "SceneSample": SceneSample}[payload["kind"]]
+        return [cls(images[i], *_dec(r)) for i, r in enumerate(payload["rest"])]
+
+
+class _Prefetch:
+    """Datasets whose draws can be rendered at once and adopted from a disk cache."""
+
+    _drawn: list | None = None
+
+    def _draw(self, i: int):  # the world's full draw of item i
+        raise NotImplementedError
+
+    def _drawing(self, i: int):
+        return self._drawn[i] if self._drawn is not None else self._draw(i)
+
+    def render_key(self) -> dict:
+        """What determines the drawn images (not the transform nor gray conversion)."""
+        fp = self.fingerprint()
+        return {k: v for k, v in fp.items() if k not in ("transform", "grayscale")}
+
+    def prefetch(self, cache) -> None:
+        """Render every item once, or read the rendering back from ``cache`` (a
+        :class:`sevec_helpers.cache.DiskCache`), and serve the items from it. The entry is
+        keyed by :meth:`render_key` (world seed and settings, split, size, a probe image and
+        the drawing code), so a colour and a gray dataset of the same images share it."""
+        if self._drawn is not None:
+            return
+        key = {"what": "world_render", **self.render_key()}
+        payload = cache.get(_Rendered.KIND, key, lambda: _Rendered.pack([self._draw(i) for i in range(len(self))]))
+        self._drawn = _Rendered.unpack(payload)
+
+
+class _WorldDataset(_Prefetch, Dataset):
     def __init__(self, world: ConceptWorld | None, split: str, per_class: int, transform, grayscale: bool, spec=None):
         self.world = world or ConceptWorld()
         if split not in SPLITS:
@@ -84,9 +164,13 @@ class ObjectsDataset(_WorldDataset):
     def __init__(self, world=None, split="train", per_class=100, transform=None, grayscale=False, spec=None):
         super().__init__(world, split, per_class, transform, grayscale, spec)
 
-    def _raw(self, i):
+    def _draw(self, i):
         label, index = self._label_index(i)
-        return self.world.object_image(label, index, self.split)[0]
+        return self.world.object_image(label, index, self.split)
+
+    def _raw(self, i):
+        self._label_index(i)
+        return self._drawing(i)[0]
 
     def __getitem__(self, i):
         label, index = self._label_index(i)
@@ -94,8 +178,9 @@ class ObjectsDataset(_WorldDataset):
 
     def sample(self, i):
         """The full draw of image ``i``: image, facet, box, colours."""
-        label, index = self._label_index(i)
-        return self.world.object_image(label, index, self.split)
+        self._label_index(i)
+        smp = self._drawing(i)
+        return smp._replace(image=smp.image.copy()) if self._drawn is not None else smp
 
     def facet_of(self, i) -> int:
         return self.sample(i).facet
@@ -119,9 +204,13 @@ class _SwatchDataset(_WorldDataset):
     def concept_kind(self) -> str:
         return self.kind
 
-    def _raw(self, i):
+    def _draw(self, i):
         label, index = self._label_index(i)
         return self.world.swatch_image(self.kind, label, index, self.split)
+
+    def _raw(self, i):
+        self._label_index(i)
+        return self._drawing(i)
 
     def __getitem__(self, i):
         label, _ = self._label_index(i)
@@ -149,7 +238,7 @@ class ColorsDataset(_SwatchDataset):
     classes = list(COLOR_NAMES)
 
 
-class ScenesDataset(Dataset):
+class ScenesDataset(_Prefetch, Dataset):
     """Multi-object scenes: items (image, {"boxes": (k, 4) x0 y0 x1 y1, "labels": (k,)})."""
 
     classes = list(CLASS_NAMES)
@@ -171,10 +260,13 @@ class ScenesDataset(Dataset):
                                                                                    self.n_objects)[0]),
                 "code": code_fingerprint(type(self))}
 
+    def _draw(self, i):
+        return self.world.scene(i, self.split, self.n_objects)
+
     def __getitem__(self, i):
         if not 0 <= i < self.n:
             raise IndexError(f"index {i} out of range for {self.n} scenes")
-        smp = self.world.scene(i, self.split, self.n_objects)
+        smp = self._drawing(i)
         t = _to_tensor(smp.image, self.grayscale)
         if self.transform is not None:
             t = self.transform(t)
