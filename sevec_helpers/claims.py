@@ -936,7 +936,8 @@ def agreement(verdicts) -> tuple[str, str]:
         raise ValueError(f"each network's verdict must be one of {tuple(single)}, got {bad}")
     n = len(vs)
     if len(set(vs)) == 1:
-        return vs[0], (f"{vs[0]} on all {n} networks" if n > 1 else f"{vs[0]} on the only network judged")
+        return vs[0], (f"{vs[0]} on all {n} networks" if n > 2 else f"{vs[0]} on both networks" if n == 2
+                       else f"{vs[0]} on the only network judged")
     c = {v: vs.count(v) for v in single if v in vs}
     return MIXED, "mixed: " + ", ".join(f"{v} on {k} of {n}" for v, k in c.items())
 

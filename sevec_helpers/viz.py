@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import io
 import os
+import re
 import textwrap
 from typing import Sequence
 
@@ -437,11 +438,54 @@ def _row(r) -> dict:
     return r.as_dict() if hasattr(r, "as_dict") else dict(r)
 
 
-def verdict_table(rows: Sequence):
-    """The paper's claims: claim | paper | ours | verdict | why (Verdict rows or their dicts)."""
-    head = "| claim | paper | ours | verdict | why |\n|---|---|---|---|---|\n"
+def verdict_table(rows: Sequence, across: Sequence | None = None):
+    """The paper's claims: claim | paper | ours | verdict | why (Verdict rows or their dicts).
+
+    With ``across`` (rows of :func:`sevec_helpers.chapters.across`: the same claims judged
+    on several networks), a last column says on how many networks each verdict holds."""
+    by_id = {r["id"]: r for r in map(_row, across or [])}
+    n = max((r["numbers"].get("networks", 0) for r in by_id.values()), default=0)
+    extra = f" on {n} networks |" if across else ""
+    head = f"| claim | paper | ours | verdict | why |{extra}\n|---|---|---|---|---|{'---|' if across else ''}\n"
+
+    def tail(r):
+        if not across:
+            return ""
+        a = by_id.get(r["id"])
+        return f" {_cell(a['why']) if a else 'judged on this network only'} |"
+
     body = "".join(f"| {_cell(r['claim'])} | {_cell(r['paper'])} | {_cell(r['ours'])} | **{_cell(r['verdict'])}** | "
-                   f"{_cell(r.get('why', ''))} |\n" for r in map(_row, rows))
+                   f"{_cell(r.get('why', ''))} |{tail(r)}\n" for r in map(_row, rows))
+    return Markdown(head + body)
+
+
+def network_label(name: str) -> str:
+    """A short column label for a network: ``vgg_mini_seed2`` -> ``seed 2``; the shipped
+    ``vgg_mini`` -> ``seed 0``; any other name as it is."""
+    if name == "vgg_mini":
+        return "seed 0"
+    m = re.fullmatch(r"vgg_mini_seed(\d+)", name)
+    if m:
+        return f"seed {m.group(1)}"
+    m = re.fullmatch(r"vgg_mini_w(\d+)_i(\d+)", name)
+    return f"world {m.group(1)}, init {m.group(2)}" if m else name
+
+
+def _agreed(r: dict) -> str:
+    """"reproduced on all 4 networks" / "mixed: reproduced on 3 of 4, ...", the verdict in bold."""
+    why, v = _cell(r["why"]), _cell(r["verdict"])
+    return f"**{v}**{why[len(v):]}" if why.startswith(v) else f"**{v}**: {why}"
+
+
+def network_table(rows: Sequence, title: str = "Each claim on each network"):
+    """claim | one verdict column per network | across networks (rows of
+    :func:`sevec_helpers.chapters.across`). ``mixed`` is never counted as reproduced."""
+    rows = [_row(r) for r in rows]
+    nets = list(rows[0]["numbers"]["per_network"]) if rows else []
+    head = (f"**{title}**\n\n| claim | " + " | ".join(_cell(network_label(n)) for n in nets) + " | across networks |\n|---|"
+            + "---|" * (len(nets) + 1) + "\n")
+    body = "".join("| " + _cell(r["claim"]) + " | " + " | ".join(_cell(r["numbers"]["per_network"][n]) for n in nets)
+                   + f" | {_agreed(r)} |\n" for r in rows)
     return Markdown(head + body)
 
 

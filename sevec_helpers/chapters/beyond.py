@@ -440,4 +440,4 @@ def record(study: Study, s: Sanity | None = None, c: Comparison | None = None,
                                           "p_adjusted": v.p_adjusted.tolist()} for kind, v in d.items()}
                              for fam, d in (("fig5", g.relations), ("table3", g.explanations))}}
     return Record("09_beyond_the_paper", study.profile, nums, [], s.checks() + c.checks() +
-                  significance_checks(study, g))
+                  significance_checks(study, g), network=study.spec.name)

@@ -189,7 +189,7 @@ def assemble(checks, names, top5, categories, low: dict) -> Record:
     """The chapter's record from its visible checks."""
     nums = {"top5": {n: [categories[j] for j in top5.indices[i].tolist()] for i, n in enumerate(names)},
             "precision": {k: d["precision"] for k, d in low.items()}}
-    return Record("08_real_network", "world", nums, [], list(checks))
+    return Record("08_real_network", "world", nums, [], list(checks), network="efficientnet_lite0")
 
 
 def record(study) -> Record:

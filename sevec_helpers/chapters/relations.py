@@ -260,4 +260,4 @@ def record(study: Study, verdicts: Sequence[C.Verdict] | None = None, *, agree: 
                           for k, a in agree.items() if a["n_classes"]},
             "explanations": {k: {kk: g[kk] for kk in ("right", "low", "high", "chance", "n")}
                              for k, g in graded.items() if g["n"]}}
-    return Record("05_concept_relations", study.profile, nums, rows, checks)
+    return Record("05_concept_relations", study.profile, nums, rows, checks, network=study.spec.name)

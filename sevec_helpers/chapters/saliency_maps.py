@@ -167,4 +167,4 @@ def record(study: Study, m: L.SceneMetrics | None = None, rows: list | None = No
     for method in S.METHODS:
         d = E.discriminativeness(m, method)
         nums[method] = {k: v for k, v in d.items() if v is not None}
-    return Record("06_semantic_saliency", study.profile, nums, rows)
+    return Record("06_semantic_saliency", study.profile, nums, rows, network=study.spec.name)

@@ -105,7 +105,7 @@ def _assemble(study: Study, verdicts: list, toy: dict, sv: SemanticVectors, prec
     return Record("01_semantic_vectors", study.profile,
                   {"eq3": toy, "precision_at_k": {"k": k, "mean": m, "low": lo, "high": hi,
                                                   "per_class": dict(zip(sv.names, precision))}},
-                  list(verdicts), [eq3_check(toy)])
+                  list(verdicts), [eq3_check(toy)], network=study.spec.name)
 
 
 def record(study: Study, verdicts: list | None = None, **parts) -> Record:

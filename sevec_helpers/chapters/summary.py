@@ -1,14 +1,26 @@
-"""The summary: every paper claim tested, one row each, counted; and the book's own checks apart."""
+"""The summary: every paper claim tested, one row each, counted; and the book's own checks apart.
+
+Every claim is judged on the profile's network and on its replicates (for the world profile
+``vgg_mini`` and ``vgg_mini_seed1..3``, one recipe, four seeds); the headline verdict of a
+claim is the one all networks agree on, else "mixed". Point it at any network file of
+``python -m sevec_helpers.train`` to recompute every verdict on that network, without
+figures::
+
+    python -m sevec_helpers.chapters.summary path/to/vgg_mini_seed7.pt
+"""
 
 from __future__ import annotations
 
+import argparse
 import importlib
+import os
+import time
 from pathlib import Path
 
 from .. import claims as C
 from .. import viz
 from ..profiles import Study
-from . import CHAPTERS, Record, load_results
+from . import CHAPTERS, PAPER_CHAPTERS, Record, across, load_results, network_results_dir, record_on
 
 
 def compute(name: str, study: Study) -> Record:
@@ -38,6 +50,37 @@ def paper_rows(records: dict) -> list[dict]:
     return [dict(r, claim=f"[{name[:2]}] {r['claim']}") for name, rec in records.items() for r in rec["verdicts"]]
 
 
+def collect_networks(results_dir: str | Path, study: Study | None = None, networks=None,
+                     progress=None) -> dict[str, dict]:
+    """The paper chapters' records on the profile's network and on each of ``networks``
+    (default ``study.replicates``): saved ones are read back from
+    ``results_dir/networks/<network>/``, missing ones computed with :func:`record_on` (and
+    saved) when a ``study`` is given. Returns ``{network: {chapter: record dict}}``; the
+    profile's own network first."""
+    own, _ = collect(results_dir, study, progress)
+    own = {k: v for k, v in own.items() if k in PAPER_CHAPTERS}
+    first = next((r.get("network") for r in own.values() if r.get("network")), None)
+    first = first or (study.spec.name if study is not None else "this network")
+    out = {first: own}
+    if isinstance(networks, (str, os.PathLike)):
+        raise TypeError(f"networks is a list of networks, got the single {type(networks).__name__} {str(networks)!r}: "
+                        f"write [{str(networks)!r}]")
+    nets = (study.replicates if study is not None else ()) if networks is None else networks
+    for net in nets:
+        name = Path(net).stem if str(net).endswith(".pt") else str(net)
+        recs = {k: v for k, v in load_results(network_results_dir(results_dir, name)).items() if k in PAPER_CHAPTERS}
+        if study is not None:
+            for chapter in PAPER_CHAPTERS:
+                if chapter not in recs:
+                    if progress:
+                        progress(f"{chapter} on {name}")
+                    rec = record_on(study, chapter, net)
+                    rec.save(network_results_dir(results_dir, rec.network))
+                    recs[chapter] = rec.as_dict()
+        out[name] = dict(sorted(recs.items()))
+    return out
+
+
 def network_rows(records_by_network: dict) -> list[dict]:
     """One row per paper claim judged on several networks (rules v3, issue 19).
 
@@ -49,21 +92,12 @@ def network_rows(records_by_network: dict) -> list[dict]:
     Returns
     -------
     list of dict
-        Rows of :func:`sevec_helpers.claims.across_networks`: the verdict all networks agree
-        on, else ``mixed`` with the counts (never counted as reproduced by
-        :func:`sevec_helpers.claims.counts`); a claim some network did not judge says so.
+        Rows of :func:`sevec_helpers.chapters.across`: the verdict all networks agree on,
+        else ``mixed`` with the counts (never counted as reproduced by
+        :func:`sevec_helpers.claims.counts`); a claim some network did not judge counts as
+        not testable there and says so.
     """
-    per: dict[str, dict] = {}
-    for net, records in records_by_network.items():
-        for r in paper_rows(records):
-            per.setdefault(r["id"], {})[net] = r
-    rows = []
-    for by_net in per.values():
-        row = C.across_networks(by_net).as_dict()
-        missing = [n for n in records_by_network if n not in by_net]
-        if missing:
-            row["why"] += f"; not judged on {', '.join(missing)}"
-        rows.append(row)
+    rows = across({net: paper_rows(records) for net, records in records_by_network.items()})
     return rows
 
 
@@ -82,6 +116,82 @@ def headline(records: dict):
     return viz.Markdown(text)
 
 
-def counts_table(records: dict):
+def counts_table(records: dict, rows: list[dict] | None = None):
+    """How many claims got each verdict: on the book's network, and (with ``rows`` of
+    :func:`network_rows`) across the networks."""
     c = C.counts(paper_rows(records))
-    return viz.markdown_table(["verdict", "claims"], [[v, n] for v, n in c.items()])
+    if rows is None:
+        return viz.markdown_table(["verdict", "claims"], [[v, n] for v, n in c.items()])
+    a = C.counts(rows)
+    n = max((r["numbers"].get("networks", 0) for r in rows), default=0)
+    return viz.markdown_table(["verdict", "claims (book's network)", f"claims (agreed on {n} networks)"],
+                              [[v, c.get(v, 0), a.get(v, 0)] for v in C.VERDICTS])
+
+
+def networks_headline(rows: list[dict], networks) -> viz.Markdown:
+    """The headline over networks: the counts of the agreed verdicts (``mixed`` apart)."""
+    names = ", ".join(viz.network_label(n) for n in networks)
+    return viz.Markdown(f"**Across {len(list(networks))} networks ({names}): {C.headline(rows)}**")
+
+
+def judge(network, *, profile: str = "world", sizes: dict | None = None, device=None,
+          cache_dir: str | Path | None = None, results_dir: str | Path | None = None, progress=print) -> dict:
+    """Every paper claim recomputed on one network, without figures.
+
+    Parameters
+    ----------
+    network : str or path-like
+        A shipped network name or a ``.pt`` file written by ``python -m sevec_helpers.train``
+        (with its ``.json`` beside it; a gray-retrained partner with the same seeds in the
+        same folder is used for the colour ablation, when there is one).
+    profile, sizes, device, cache_dir
+        As for :func:`sevec_helpers.profiles.study` (the world's default sizes unless
+        given; ``cache_dir=None`` caches in memory only).
+    results_dir : path-like, optional
+        Where to save the records (``results_dir/networks/<network>/``).
+    progress : callable or None
+        Called with a line per chapter and its time.
+
+    Returns
+    -------
+    dict
+        ``{"network": name, "records": {chapter: record dict}, "rows": the verdict rows,
+        "seconds": {chapter: time}}``.
+    """
+    from .. import profiles
+
+    st = profiles.study(profile, sizes=sizes, device=device, cache_dir=cache_dir)
+    records, seconds, name = {}, {}, None
+    for chapter in PAPER_CHAPTERS:
+        t = time.perf_counter()
+        rec = record_on(st, chapter, network)
+        seconds[chapter] = time.perf_counter() - t
+        name = rec.network
+        if results_dir is not None:
+            rec.save(network_results_dir(results_dir, name))
+        records[chapter] = rec.as_dict()
+        if progress:
+            progress(f"{chapter}: {seconds[chapter]:.1f} s")
+    return {"network": name, "records": records, "rows": paper_rows(records), "seconds": seconds}
+
+
+def main(argv=None) -> None:
+    """``python -m sevec_helpers.chapters.summary NETWORK``: every verdict on that network."""
+    p = argparse.ArgumentParser(prog="python -m sevec_helpers.chapters.summary",
+                                description="Recompute every paper claim's verdict on one network (no figures).")
+    p.add_argument("network", help="a .pt file written by `python -m sevec_helpers.train`, or a shipped name")
+    p.add_argument("--cache-dir", default=None, help="disk cache to share with the book (default: in memory)")
+    p.add_argument("--results-dir", default=None, help="save the records under RESULTS_DIR/networks/<network>/")
+    p.add_argument("--device", default=None)
+    a = p.parse_args(argv)
+    t0 = time.perf_counter()
+    out = judge(a.network, cache_dir=a.cache_dir, results_dir=a.results_dir, device=a.device)
+    print()
+    for r in out["rows"]:
+        print(f"{r['verdict']:>15}  {r['claim']}  --  {r['ours']}")
+    print(f"\n{out['network']}: {C.headline(out['rows'])}")
+    print(f"{len(out['rows'])} verdicts in {time.perf_counter() - t0:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
