@@ -398,6 +398,17 @@ def restrict_outputs(model: nn.Module, spec: ModelSpec, indices) -> tuple[Output
     return sub, sub_spec
 
 
+def seeded_name(variant: str, world_seed: int = 0, init_seed: int = 0) -> str:
+    """The file name (without suffix) ``python -m sevec_helpers.train`` gives a run of
+    ``variant``: ``variant`` for seeds 0 and 0 (the shipped networks), ``variant_seedS``
+    when both seeds are S, ``variant_wW_iI`` otherwise."""
+    if world_seed == init_seed == 0:
+        return variant
+    if world_seed == init_seed:
+        return f"{variant}_seed{world_seed}"
+    return f"{variant}_w{world_seed}_i{init_seed}"
+
+
 def gray_partner(spec: "ModelSpec") -> str | None:
     """The network retrained on gray images by the same recipe and seeds as the colour
     network of ``spec`` (a shipped name or a network file), or None when there is none.
@@ -413,12 +424,10 @@ def gray_partner(spec: "ModelSpec") -> str | None:
         return partner if (WEIGHTS_DIR / f"{partner}.json").exists() else None
     if not path or meta.get("variant", spec.name) != "vgg_mini" or "world" not in meta:
         return None   # only the default world's colour network has a gray-retrained partner
-    from .train import run_name
-
     training = meta.get("training", {})
     w = meta["world"].get("seed", 0)
     i = training.get("init_seed", training.get("seed", 0))
-    candidate = Path(path).parent / f"{run_name('vgg_mini_gray', w, i)}.pt"
+    candidate = Path(path).parent / f"{seeded_name('vgg_mini_gray', w, i)}.pt"
     return str(candidate) if candidate.exists() else None
 
 

@@ -38,7 +38,7 @@ from tqdm.auto import tqdm
 from ._io import atomic_write
 from ._version import __version__
 from .metrics import accuracy
-from .models import VGG_MINI_CFG, VGG_MINI_HIDDEN, WEIGHTS_DIR, VGGMini, sha256_of
+from .models import VGG_MINI_CFG, VGG_MINI_HIDDEN, WEIGHTS_DIR, VGGMini, seeded_name, sha256_of
 from .world import CLASS_NAMES, ConceptWorld
 
 MEAN = (0.5, 0.5, 0.5)
@@ -146,11 +146,7 @@ def run_name(variant: str, world_seed: int = RECIPE["seed"], init_seed: int = RE
     for what, v in (("world_seed", world_seed), ("init_seed", init_seed)):
         if isinstance(v, bool) or not isinstance(v, int) or v < 0:
             raise ValueError(f"{what} must be a non-negative int, got {v!r}")
-    if world_seed == init_seed == RECIPE["seed"]:
-        return variant
-    if world_seed == init_seed:
-        return f"{variant}_seed{world_seed}"
-    return f"{variant}_w{world_seed}_i{init_seed}"
+    return seeded_name(variant, world_seed, init_seed)
 
 
 def init_model(init_seed: int = RECIPE["seed"], image_size: int = 64) -> VGGMini:

@@ -378,7 +378,8 @@ def test_summary_network_rows_combine_each_claim_and_count_mixed_apart():
     rows = {r["id"]: r for r in summary.network_rows(by_net)}
     assert rows["table2_top1"]["verdict"] == C.REPRODUCED and rows["table2_top1"]["claim"].startswith("[04] ")
     assert rows["dc_multifaceted"]["verdict"] == C.MIXED
-    assert rows["dc_multifaceted"]["why"] == ("mixed: reproduced on 1 of 2, not reproduced on 1 of 2; "
-                                              "not judged on c")
+    # a network that did not judge the claim counts as "not testable" there: no agreement without it
+    assert rows["dc_multifaceted"]["why"] == ("mixed: reproduced on 1 of 3, not reproduced on 1 of 3, "
+                                              "not testable on 1 of 3; not judged on c")
     c = C.counts(list(rows.values()))
     assert c[C.REPRODUCED] == 1 and c[C.MIXED] == 1 and sum(c.values()) == 2
