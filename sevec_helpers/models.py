@@ -413,9 +413,19 @@ def gray_partner(spec: "ModelSpec") -> str | None:
     """The network retrained on gray images by the same recipe and seeds as the colour
     network of ``spec`` (a shipped name or a network file), or None when there is none.
 
-    A shipped network's partner is :data:`GRAY_PARTNERS`'; a network file's is the file of
-    ``python -m sevec_helpers.train --variant vgg_mini_gray`` with the same world and
-    initialisation seeds, in the same folder.
+    Parameters
+    ----------
+    spec : ModelSpec
+        The colour network's spec (from :func:`load_model`).
+
+    Returns
+    -------
+    str or None
+        A shipped network's partner is its entry of ``GRAY_PARTNERS`` (when its files are
+        installed); a network file's is the file that ``python -m sevec_helpers.train
+        --variant vgg_mini_gray`` writes with the same world and initialisation seeds, when
+        it is in the same folder. None for a gray network, a network of another world, or
+        when no partner was trained.
     """
     meta = spec.meta or {}
     path = meta.get("path")
