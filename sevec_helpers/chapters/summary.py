@@ -20,7 +20,8 @@ from pathlib import Path
 from .. import claims as C
 from .. import viz
 from ..profiles import Study
-from . import CHAPTERS, PAPER_CHAPTERS, Record, across, load_results, network_results_dir, record_on
+from . import (CHAPTERS, NETWORKS_DIR, PAPER_CHAPTERS, Record, across, load_results, network_results_dir,
+               record_on)
 
 
 def compute(name: str, study: Study) -> Record:
@@ -53,7 +54,7 @@ def paper_rows(records: dict) -> list[dict]:
 def collect_networks(results_dir: str | Path, study: Study | None = None, networks=None,
                      progress=None) -> dict[str, dict]:
     """The paper chapters' records on the profile's network and on each of ``networks``
-    (default ``study.replicates``): saved ones are read back from
+    (default ``study.replicates``; without a study, every network with saved records): saved ones are read back from
     ``results_dir/networks/<network>/``, missing ones computed with :func:`record_on` (and
     saved) when a ``study`` is given. Returns ``{network: {chapter: record dict}}``; the
     profile's own network first."""
@@ -65,7 +66,13 @@ def collect_networks(results_dir: str | Path, study: Study | None = None, networ
     if isinstance(networks, (str, os.PathLike)):
         raise TypeError(f"networks is a list of networks, got the single {type(networks).__name__} {str(networks)!r}: "
                         f"write [{str(networks)!r}]")
-    nets = (study.replicates if study is not None else ()) if networks is None else networks
+    if networks is not None:
+        nets = networks
+    elif study is not None:
+        nets = study.replicates
+    else:   # no study: every network whose records were saved
+        root = Path(results_dir) / NETWORKS_DIR
+        nets = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else ()
     for net in nets:
         name = Path(net).stem if str(net).endswith(".pt") else str(net)
         recs = {k: v for k, v in load_results(network_results_dir(results_dir, name)).items() if k in PAPER_CHAPTERS}
