@@ -146,7 +146,26 @@ def record_on(study, chapter: str, network) -> Record:
     if chapter not in CHAPTERS:
         raise ValueError(f"unknown chapter {chapter!r}; the chapters are {', '.join(CHAPTERS)}")
     mod = importlib.import_module(f"{__package__}.{CHAPTERS[chapter]}")
-    return mod.record(study.on_network(network))
+    other = study.on_network(network)
+    _prefit(other)
+    return mod.record(other)
+
+
+PREFIT_LAYERS = ("fc1", "pool5")
+"""The layers the paper chapters fit class SeVecs at (chapters 1-5: fc1; 6-7: pool5)."""
+
+
+def _prefit(study) -> None:
+    """Fit the class SeVecs of :data:`PREFIT_LAYERS` in one pass over the images (one cache
+    entry per layer, the same as single-layer fits), so that the chapters' own single-layer
+    fits on another network are cache hits instead of one pass each."""
+    from ..layers import layer_names
+    from ..sevec import fit_sevecs
+
+    if not study.has("class_fit") or not set(PREFIT_LAYERS) <= set(layer_names(study.model)):
+        return
+    fit_sevecs(study.model, study.dataset("class_fit"), layers=list(PREFIT_LAYERS),
+               cache=study.cache, **study.run)
 
 
 def on_networks(study, chapter: str, networks=None, *, results_dir: str | os.PathLike | None = None,
