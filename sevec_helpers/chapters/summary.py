@@ -137,8 +137,11 @@ def counts_table(records: dict, rows: list[dict] | None = None):
 
 def networks_headline(rows: list[dict], networks) -> viz.Markdown:
     """The headline over networks: the counts of the agreed verdicts (``mixed`` apart)."""
+    networks = list(networks)
+    if len(networks) == 1:
+        return viz.Markdown(f"**On {networks[0]} (no other network judged): {C.headline(rows)}**")
     names = ", ".join(viz.network_label(n) for n in networks)
-    return viz.Markdown(f"**Across {len(list(networks))} networks ({names}): {C.headline(rows)}**")
+    return viz.Markdown(f"**Across {len(networks)} networks ({names}): {C.headline(rows)}**")
 
 
 def judge(network, *, profile: str = "world", sizes: dict | None = None, device=None,
