@@ -129,6 +129,11 @@ def flat_numbers(payload, prefix: str = "") -> dict[str, float | None]:
     return out
 
 
+def network_of(study) -> str:
+    """The name of the network a study judges (its model's spec), or "" when it has none."""
+    return getattr(getattr(study, "spec", None), "name", "") or ""
+
+
 NETWORKS_DIR = "networks"
 """Records of a chapter on other networks go to ``results_dir/networks/<network>/``."""
 

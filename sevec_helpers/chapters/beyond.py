@@ -19,7 +19,7 @@ from .. import significance as SG
 from .. import viz
 from ..editing import edit_study, mask_edit
 from ..profiles import CONCEPT_KINDS, Study
-from . import Record
+from . import Record, network_of
 from ..sevec import SemanticVectors
 
 MASK_LAYER = "pool5"
@@ -440,4 +440,4 @@ def record(study: Study, s: Sanity | None = None, c: Comparison | None = None,
                                           "p_adjusted": v.p_adjusted.tolist()} for kind, v in d.items()}
                              for fam, d in (("fig5", g.relations), ("table3", g.explanations))}}
     return Record("09_beyond_the_paper", study.profile, nums, [], s.checks() + c.checks() +
-                  significance_checks(study, g), network=study.spec.name)
+                  significance_checks(study, g), network=network_of(study))

@@ -24,7 +24,7 @@ from ..features import Features, extract_features
 from ..metrics import Accuracy, accuracy
 from ..profiles import Study
 from ..sevec import SemanticVectors, fit_sevecs
-from . import Record
+from . import Record, network_of
 
 LAYER = "fc1"
 KS = (1, 5)            # top-k accuracies of Table 2
@@ -289,4 +289,4 @@ def record(study: Study, verdicts: Sequence[C.Verdict] | None = None, *, sv: Sem
     nums = {"diversity": dict(zip(sv.names, D)), "dominant_share": [x["dominant_share"] for x in found],
             "top1": acc.per_class_top1, "top5": acc.per_class_top5,
             "ceiling": {f"top{k}": v for k, v in ceiling.items()}}
-    return Record("04_multifacetedness", study.profile, nums, rows, _checks(rho, r_prob), network=study.spec.name)
+    return Record("04_multifacetedness", study.profile, nums, rows, _checks(rho, r_prob), network=network_of(study))

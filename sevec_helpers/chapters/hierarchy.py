@@ -19,7 +19,7 @@ from .. import claims as C
 from .. import viz
 from ..profiles import Study
 from ..sevec import SemanticVectors, fit_sevecs
-from . import Record
+from . import Record, network_of
 
 LAYER = "fc1"
 LEVELS = ("superclass", "group")
@@ -147,4 +147,4 @@ def record(study: Study, verdicts: Sequence[C.Verdict] | None = None, *, scores:
     if unknown:
         raise ValueError(f"not rows of chapter 3: {unknown}; expected fig3_superclass and fig3_group")
     rows = [by_id.get(f"fig3_{lvl}") or _untestable(lvl, study) for lvl in LEVELS]
-    return Record("03_concept_hierarchy", study.profile, {"scores": scores, "tsne": tsne}, rows, network=study.spec.name)
+    return Record("03_concept_hierarchy", study.profile, {"scores": scores, "tsne": tsne}, rows, network=network_of(study))

@@ -15,7 +15,7 @@ from .. import viz
 from ..pointing import kept_pixels
 from ..profiles import Study
 from ..saliency import METHOD_LABELS
-from . import Record
+from . import Record, network_of
 from . import scenes as S
 
 # one colour per map, the same in every figure of the chapter (static and interactive)
@@ -175,4 +175,4 @@ def record(study: Study, m: L.SceneMetrics | None = None, rows: list | None = No
     nums = {"energies": m.energies, "accuracy": {n: h.mean(0) for n, h in m.hits.items()},
             "accuracy_half": {n: h.mean(0) for n, h in m.hits_half.items()}, "improvement": imp1,
             "classic": {n: float(h.mean()) for n, h in m.classic.items()}, "pairs": len(m.scene)}
-    return Record("07_pointing_game", study.profile, nums, rows, checks(m), network=study.spec.name)
+    return Record("07_pointing_game", study.profile, nums, rows, checks(m), network=network_of(study))

@@ -26,7 +26,7 @@ from ..features import extract_features
 from ..metrics import Accuracy, accuracy
 from ..profiles import CONCEPT_KINDS, Study
 from ..sevec import Explanation, SemanticVectors, fit_sevecs
-from . import Record
+from . import Record, network_of
 
 LAYER = "fc1"
 GRADED = ("textures", "materials")  # the paper's Fig. 5 and Table 3 use textures and materials
@@ -260,4 +260,4 @@ def record(study: Study, verdicts: Sequence[C.Verdict] | None = None, *, agree: 
                           for k, a in agree.items() if a["n_classes"]},
             "explanations": {k: {kk: g[kk] for kk in ("right", "low", "high", "chance", "n")}
                              for k, g in graded.items() if g["n"]}}
-    return Record("05_concept_relations", study.profile, nums, rows, checks, network=study.spec.name)
+    return Record("05_concept_relations", study.profile, nums, rows, checks, network=network_of(study))

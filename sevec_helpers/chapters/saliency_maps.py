@@ -14,7 +14,7 @@ from .. import localization as L
 from .. import scene_eval as E
 from .. import viz
 from ..profiles import Study
-from . import Record
+from . import Record, network_of
 from . import scenes as S
 
 MAIN = tuple(L.map_name(m, v) for m in S.METHODS for v in (L.PLAIN, L.OWN))
@@ -167,4 +167,4 @@ def record(study: Study, m: L.SceneMetrics | None = None, rows: list | None = No
     for method in S.METHODS:
         d = E.discriminativeness(m, method)
         nums[method] = {k: v for k, v in d.items() if v is not None}
-    return Record("06_semantic_saliency", study.profile, nums, rows, network=study.spec.name)
+    return Record("06_semantic_saliency", study.profile, nums, rows, network=network_of(study))

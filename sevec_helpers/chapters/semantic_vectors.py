@@ -18,7 +18,7 @@ from .. import viz
 from ..features import extract_features
 from ..profiles import Study
 from ..sevec import SemanticVectors, fit_sevecs
-from . import Record
+from . import Record, network_of
 
 LAYER = "fc1"
 K = 8
@@ -105,7 +105,7 @@ def _assemble(study: Study, verdicts: list, toy: dict, sv: SemanticVectors, prec
     return Record("01_semantic_vectors", study.profile,
                   {"eq3": toy, "precision_at_k": {"k": k, "mean": m, "low": lo, "high": hi,
                                                   "per_class": dict(zip(sv.names, precision))}},
-                  list(verdicts), [eq3_check(toy)], network=study.spec.name)
+                  list(verdicts), [eq3_check(toy)], network=network_of(study))
 
 
 def record(study: Study, verdicts: list | None = None, **parts) -> Record:

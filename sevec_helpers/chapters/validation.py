@@ -30,7 +30,7 @@ from ..features import Features, extract_features
 from ..metrics import Accuracy, accuracy
 from ..profiles import CONCEPT_KINDS, Study
 from ..sevec import SemanticVectors, fit_sevecs
-from . import Record
+from . import Record, network_of
 
 LAYER = "fc1"
 K = 8
@@ -244,7 +244,7 @@ def _missing_verdicts(study: Study, ids: set, sevecs: dict) -> list:
     if "gray_recovery" not in ids:
         out.append(C.untestable("gray_recovery", "Sec. 3.1: retraining on gray images recovers the drop",
                                 "totally recovered",
-                                f"no network retrained on gray images by the recipe and seeds of {study.spec.name} "
+                                f"no network retrained on gray images by the recipe and seeds of {network_of(study)} "
                                 f"(for a network file: `python -m sevec_helpers.train --variant vgg_mini_gray` "
                                 f"with the same seeds, into the same folder)"
                                 if study.profile == "world" else
@@ -281,7 +281,7 @@ def _assemble(study: Study, verdicts: list, *, sevecs: dict, precision: dict, ch
             "accuracy": acc.top1, "accuracy_gray": acc_gray.top1, "table1": t1.as_dict(), "table1_variants": var}
     if retrained is not None:
         nums["accuracy_gray_retrained"] = retrained.top1
-    return Record("02_validating_sevecs", study.profile, nums, rows, checks, network=study.spec.name)
+    return Record("02_validating_sevecs", study.profile, nums, rows, checks, network=network_of(study))
 
 
 def record(study: Study, verdicts: list | None = None, **parts) -> Record:
