@@ -173,6 +173,14 @@ def _prefit(study) -> None:
                cache=study.cache, **study.run)
 
 
+def network_list(networks) -> list:
+    """``networks`` as a list, refusing a single name or path (which would be read letter by letter)."""
+    if isinstance(networks, (str, os.PathLike)):
+        raise TypeError(f"networks is a list of networks, got the single {type(networks).__name__} {str(networks)!r}: "
+                        f"write [{str(networks)!r}]")
+    return list(networks)
+
+
 def on_networks(study, chapter: str, networks=None, *, results_dir: str | os.PathLike | None = None,
                 progress=print) -> dict[str, Record]:
     """The chapter judged on other networks: :func:`record_on` for each, saved under
@@ -198,10 +206,7 @@ def on_networks(study, chapter: str, networks=None, *, results_dir: str | os.Pat
     dict
         ``{network name: Record}`` in the given order.
     """
-    if isinstance(networks, (str, os.PathLike)):
-        raise TypeError(f"networks is a list of networks, got the single {type(networks).__name__} {str(networks)!r}: "
-                        f"write [{str(networks)!r}]")
-    networks = study.replicates if networks is None else list(networks)
+    networks = study.replicates if networks is None else network_list(networks)
     out = {}
     for net in networks:
         if progress:

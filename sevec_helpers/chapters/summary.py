@@ -13,15 +13,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import time
 from pathlib import Path
 
 from .. import claims as C
 from .. import viz
 from ..profiles import Study
-from . import (CHAPTERS, NETWORKS_DIR, PAPER_CHAPTERS, Record, across, load_results, network_results_dir,
-               record_on)
+from . import (CHAPTERS, NETWORKS_DIR, PAPER_CHAPTERS, Record, across, load_results, network_list,
+               network_results_dir, record_on)
 
 
 def compute(name: str, study: Study) -> Record:
@@ -63,11 +62,8 @@ def collect_networks(results_dir: str | Path, study: Study | None = None, networ
     first = next((r.get("network") for r in own.values() if r.get("network")), None)
     first = first or (study.spec.name if study is not None else "this network")
     out = {first: own}
-    if isinstance(networks, (str, os.PathLike)):
-        raise TypeError(f"networks is a list of networks, got the single {type(networks).__name__} {str(networks)!r}: "
-                        f"write [{str(networks)!r}]")
     if networks is not None:
-        nets = networks
+        nets = network_list(networks)
     elif study is not None:
         nets = study.replicates
     else:   # no study: every network whose records were saved
@@ -104,8 +100,7 @@ def network_rows(records_by_network: dict) -> list[dict]:
         :func:`sevec_helpers.claims.counts`); a claim some network did not judge counts as
         not testable there and says so.
     """
-    rows = across({net: paper_rows(records) for net, records in records_by_network.items()})
-    return rows
+    return across({net: paper_rows(records) for net, records in records_by_network.items()})
 
 
 def check_rows(records: dict) -> list[dict]:
