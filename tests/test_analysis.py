@@ -144,6 +144,9 @@ def test_discriminativeness_on_hand_built_metrics():
     # rules v3: without semantic minus permuted (here +0.2 in every pair) the rule stops at partly
     assert claims.discriminative("GuidedBP", d["effect"], d["other"], d["permuted"]).verdict == claims.PARTLY
     v = claims.discriminative("GuidedBP", d["effect"], d["other"], d["permuted"], vs_permuted=(0.2, 0.2, 0.2))
+    assert v.verdict == claims.PARTLY            # rules v4: no effect size against plain, no separation measured
+    v = claims.discriminative("GuidedBP", d["effect"], d["other"], d["permuted"], vs_permuted=(0.2, 0.2, 0.2),
+                              plain=float(plain.mean()), separation=(0.2, 0.2, 0.2))
     assert v.verdict == claims.REPRODUCED
     back = E.SceneMetrics.from_tensors(m.as_tensors())
     assert np.array_equal(back.share["GuidedBP"], plain) and back.rows("GuidedBP").tolist() == list(range(6))

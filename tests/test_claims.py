@@ -97,22 +97,43 @@ def test_table2_v3_judges_the_interval():
     assert row.numbers["r_high"] == pytest.approx(-0.0549, abs=1e-4)
 
 
+PROBE = (0.9, 0.85, 0.95, 0.5)     # a facet probe that tells a class's facets apart: the positive control
+
+
 def test_multifacetedness_is_its_own_row():
-    # the book's check: D_c against the planted facets, r = 0.079 over 32 classes
-    row = C.multifacetedness(0.079, 0.67, 32)
-    assert row.id == "dc_multifaceted" and row.verdict == C.NOT and "planted facets" in row.why
+    # the book's check: D_c against the planted facets, r = 0.079 over 32 classes, with a working probe
+    row = C.multifacetedness(0.079, 0.67, 32, probe=PROBE)
+    assert row.id == "dc_multifaceted" and row.verdict == C.NOT and "planted facets" in row.ours
+    assert "probe 0.900" in row.why
     # so Table 2 can be reproduced while its reading as multifacetedness is not
     assert C.table2(1, -0.6, 1e-4, 32, 0.1).verdict == C.REPRODUCED
-    assert C.multifacetedness(None, None, 32).verdict == C.UNTESTABLE
-    assert C.multifacetedness(0.9, 1e-3, 3).verdict == C.UNTESTABLE
+    assert C.multifacetedness(None, None, 32, probe=PROBE).verdict == C.UNTESTABLE
+    assert C.multifacetedness(0.9, 1e-3, 3, probe=PROBE).verdict == C.UNTESTABLE
     h = C.Z95 / 5
     at_low = math.tanh(math.atanh(0.1) + h)
-    assert C.multifacetedness(at_low, 1e-3, 28).verdict == C.REPRODUCED
-    assert C.multifacetedness(at_low - 1e-6, 1e-3, 28).verdict == C.PARTLY
-    assert C.multifacetedness(math.tanh(h) + 1e-9, 0.04, 28).verdict == C.PARTLY
-    assert C.multifacetedness(math.tanh(h) - 1e-9, 0.06, 28).verdict == C.NOT
-    assert C.multifacetedness(0.3, 1e-20, 1000).verdict == C.REPRODUCED
-    assert C.multifacetedness(0.3 - 1e-6, 1e-20, 1000).verdict == C.PARTLY
+    assert C.multifacetedness(at_low, 1e-3, 28, probe=PROBE).verdict == C.REPRODUCED
+    assert C.multifacetedness(at_low - 1e-6, 1e-3, 28, probe=PROBE).verdict == C.PARTLY
+    assert C.multifacetedness(math.tanh(h) + 1e-9, 0.04, 28, probe=PROBE).verdict == C.PARTLY
+    assert C.multifacetedness(math.tanh(h) - 1e-9, 0.06, 28, probe=PROBE).verdict == C.NOT
+    assert C.multifacetedness(0.3, 1e-20, 1000, probe=PROBE).verdict == C.REPRODUCED
+    assert C.multifacetedness(0.3 - 1e-6, 1e-20, 1000, probe=PROBE).verdict == C.PARTLY
+
+
+def test_multifacetedness_v4_needs_a_facet_probe_that_sees_the_facets():
+    # rules v4: without the positive control, even r = 0.079 says nothing about D_c: not testable
+    row = C.multifacetedness(0.079, 0.67, 32)
+    assert row.verdict == C.UNTESTABLE and "no positive control" in row.why
+    assert C.multifacetedness(0.9, 1e-9, 1000).verdict == C.UNTESTABLE          # nor does a strong r
+    # the probe must close half the gap from chance to 1 (chance 0.5 -> 0.75), its interval above chance
+    assert C.facet_probe_ok((0.75, 0.6, 0.9, 0.5)) and not C.facet_probe_ok((0.75 - 1e-6, 0.6, 0.9, 0.5))
+    assert not C.facet_probe_ok((0.9, 0.5, 0.95, 0.5)) and C.facet_probe_ok((0.9, 0.5 + EPS, 0.95, 0.5))
+    assert C.facet_probe_ok((2 / 3, 0.5, 0.8, 1 / 3)) and not C.facet_probe_ok((2 / 3 - 1e-6, 0.5, 0.8, 1 / 3))
+    assert not C.facet_probe_ok(None) and not C.facet_probe_ok((float("nan"), 0.6, 0.9, 0.5))
+    failed = C.multifacetedness(0.079, 0.67, 32, probe=(0.6, 0.55, 0.65, 0.5))
+    assert failed.verdict == C.UNTESTABLE and "positive control fails" in failed.why and "needs 0.750" in failed.why
+    assert C.multifacetedness(0.079, 0.67, 32, probe=(0.75, 0.6, 0.9, 0.5)).verdict == C.NOT
+    with pytest.raises(ValueError, match="4 numbers"):
+        C.multifacetedness(0.5, 0.01, 32, probe=(0.9, 0.8))
 
 
 def test_holm():
@@ -224,26 +245,55 @@ def test_dominant_cluster():
     assert C.dominant_cluster([0.5] * 10).verdict == C.NOT  # exactly half is not "most"
 
 
+SEP = (0.2, 0.12, 0.28)       # two targets' maps differ by 0.2 more total variation with the mask
+
+
+def _fig6(effect, other=(-0.05, -0.08, -0.02), perm=(-0.041, -0.06, -0.02), beats=(0.063, 0.04, 0.085),
+          plain=0.2, separation=SEP):
+    return C.discriminative("GuidedBP", effect, other, perm, beats, plain=plain, separation=separation).verdict
+
+
 def test_fig6_v3_the_class_units_beat_as_many_random_units():
     good_other, perm, beats = (-0.05, -0.08, -0.02), (-0.041, -0.06, -0.02), (0.063, 0.04, 0.085)
     # the issue's numbers: a permuted mask lowering the energy is expected; semantic minus permuted is what counts
-    row = C.discriminative("GuidedBP", (0.022, 0.008, 0.036), good_other, perm, beats)
+    row = C.discriminative("GuidedBP", (0.05, 0.008, 0.09), good_other, perm, beats, plain=0.2, separation=SEP)
     assert row.verdict == C.REPRODUCED and "semantic minus permuted +0.063" in row.ours
-    assert C.discriminative("GuidedBP", (0.05, 0.0, 0.09), good_other, perm, beats).verdict == C.NOT
-    assert C.discriminative("GuidedBP", (0.05, EPS, 0.09), good_other, perm, beats).verdict == C.REPRODUCED
+    assert _fig6((0.05, 0.0, 0.09)) == C.NOT
+    assert _fig6((0.05, EPS, 0.09)) == C.REPRODUCED
     # semantic minus permuted must lie above 0
-    assert C.discriminative("GuidedBP", (0.05, 0.01, 0.09), good_other, perm, (0.02, 0.0, 0.04)).verdict == C.PARTLY
-    assert C.discriminative("GuidedBP", (0.05, 0.01, 0.09), good_other, perm, (0.02, EPS, 0.04)).verdict == C.REPRODUCED
+    assert _fig6((0.05, 0.01, 0.09), beats=(0.02, 0.0, 0.04)) == C.PARTLY
+    assert _fig6((0.05, 0.01, 0.09), beats=(0.02, EPS, 0.04)) == C.REPRODUCED
     # the permuted-minus-plain numbers are printed, not judged (even a permuted mask that also raises it)
-    assert C.discriminative("GuidedBP", (0.05, 0.01, 0.09), good_other, (0.02, 0.01, 0.03), beats).verdict == C.REPRODUCED
-    assert C.discriminative("GuidedBP", (0.05, 0.01, 0.09), good_other, None, beats).verdict == C.REPRODUCED
+    assert _fig6((0.05, 0.01, 0.09), perm=(0.02, 0.01, 0.03)) == C.REPRODUCED
+    assert _fig6((0.05, 0.01, 0.09), perm=None) == C.REPRODUCED
     # the other object's mask must lower it
-    assert C.discriminative("GuidedBP", (0.05, 0.01, 0.09), (-0.01, -0.03, 0.0), perm, beats).verdict == C.PARTLY
-    assert C.discriminative("GuidedBP", (0.05, 0.01, 0.09), None, perm, beats).verdict == C.PARTLY
-    # the old call (no semantic-minus-permuted interval) cannot reach reproduced
+    assert _fig6((0.05, 0.01, 0.09), other=(-0.01, -0.03, 0.0)) == C.PARTLY
+    assert _fig6((0.05, 0.01, 0.09), other=None) == C.PARTLY
+    # the old call (no semantic-minus-permuted interval, no size, no separation) cannot reach reproduced
     row = C.discriminative("GuidedBP", (0.05, 0.01, 0.09), good_other, (0.0, -0.01, 0.01))
     assert row.verdict == C.PARTLY and "not measured" in row.why
     assert C.discriminative("Gradient*Input", (0.1, 0.05, 0.15), good_other, perm, beats).id == "fig6_gradient_input"
+
+
+def test_fig6_v4_needs_an_effect_a_picture_shows_and_maps_that_differ_between_targets():
+    # the issue's number: +0.022 on 0.419 plain (5% relative) is significant but below the floor: partly at most
+    row = C.discriminative("GuidedBP", (0.022, 0.008, 0.036), (-0.05, -0.08, -0.02), (-0.041, -0.06, -0.02),
+                           (0.063, 0.04, 0.085), plain=0.419, separation=SEP)
+    assert row.verdict == C.PARTLY and "below the floor" in row.why and "(+5%)" in row.ours
+    # the floor is a fifth of the plain share, inclusive
+    assert _fig6((0.04, 0.01, 0.07), plain=0.2) == C.REPRODUCED
+    assert _fig6((0.04 - 1e-6, 0.01, 0.07), plain=0.2) == C.PARTLY
+    assert _fig6((0.05, 0.01, 0.09), plain=None) == C.PARTLY
+    # the maps of two targets must differ significantly more with the mask, by at least 0.10
+    assert _fig6((0.05, 0.01, 0.09), separation=(0.1, 0.05, 0.15)) == C.REPRODUCED
+    assert _fig6((0.05, 0.01, 0.09), separation=(0.1 - 1e-6, 0.05, 0.15)) == C.PARTLY
+    assert _fig6((0.05, 0.01, 0.09), separation=(0.2, 0.0, 0.4)) == C.PARTLY
+    assert _fig6((0.05, 0.01, 0.09), separation=None) == C.PARTLY
+    # separation alone never makes up for no energy on the target
+    assert _fig6((0.05, -0.01, 0.09), separation=(0.5, 0.4, 0.6)) == C.NOT
+    why = C.discriminative("GuidedBP", (0.05, 0.01, 0.09), None, None, None, plain=0.2,
+                           separation=(0.02, -0.01, 0.05)).why
+    assert "do not differ significantly more" in why
 
 
 def test_example_scene_is_the_median_scene():
@@ -282,6 +332,17 @@ def test_fig7_judges_only_where_some_method_hits():
     assert C.pointing("GuidedBP", e, [0.1] * 5, [0.1] * 5, [0.2] * 5, [0.05] * 5).verdict == C.UNTESTABLE
     # the first world: the old rule demanded an improvement at m = 1.0, where every method is 0
     assert C.pointing("GuidedBP", [0.9, 1.0], [0.1, 0.0], [0.05, 0.0], [0.2, 0.0], [0.3, 0.0]).verdict == C.REPRODUCED
+
+
+def test_fig7_v4_floor_on_the_mean_improvement():
+    e, best = [0.0, 0.5], [0.5, 0.5]
+    # significant everywhere, but the mean gain over the judged energies must be at least two points
+    assert C.pointing("G", e, [0.02, 0.02], [0.01, 0.01], [0.03, 0.03], best).verdict == C.REPRODUCED
+    row = C.pointing("G", e, [0.02, 0.02 - 2e-6], [0.01, 0.01], [0.03, 0.03], best)
+    assert row.verdict == C.PARTLY and "below the floor" in row.why
+    assert row.numbers["mean_improvement"] == pytest.approx(0.02 - 1e-6)
+    # the paper's Fig. 7 as numbers: a clear gain at every m
+    assert C.pointing("G", [0.1, 0.3, 0.5, 0.7, 0.9], [0.08] * 5, [0.05] * 5, [0.11] * 5, [0.6] * 5).verdict == C.REPRODUCED
 
 
 def test_rows_are_typed_and_headline_names_the_quantitative_results():
@@ -372,8 +433,8 @@ def test_summary_network_rows_combine_each_claim_and_count_mixed_apart():
     def rec(*rows):
         return {"04_multifacetedness": {"verdicts": [r.as_dict() for r in rows], "checks": [], "profile": "world"}}
 
-    by_net = {"a": rec(C.table2(1, -0.6, 1e-4, 32, 0.1), C.multifacetedness(0.05, 0.7, 32)),
-              "b": rec(C.table2(1, -0.6, 1e-4, 32, 0.1), C.multifacetedness(0.6, 1e-4, 60)),
+    by_net = {"a": rec(C.table2(1, -0.6, 1e-4, 32, 0.1), C.multifacetedness(0.05, 0.7, 32, probe=PROBE)),
+              "b": rec(C.table2(1, -0.6, 1e-4, 32, 0.1), C.multifacetedness(0.6, 1e-4, 60, probe=PROBE)),
               "c": rec(C.table2(1, -0.6, 1e-4, 32, 0.1))}
     rows = {r["id"]: r for r in summary.network_rows(by_net)}
     assert rows["table2_top1"]["verdict"] == C.REPRODUCED and rows["table2_top1"]["claim"].startswith("[04] ")
@@ -383,3 +444,66 @@ def test_summary_network_rows_combine_each_claim_and_count_mixed_apart():
                                               "not testable on 1 of 3; not judged on c")
     c = C.counts(list(rows.values()))
     assert c[C.REPRODUCED] == 1 and c[C.MIXED] == 1 and sum(c.values()) == 2
+
+
+def test_table1_v4_floor_on_the_rise():
+    # significant and beating one neuron, but under two points of probability: partly
+    assert _t1(0.02, sem=0.001, sem_diff=0.001) == C.REPRODUCED
+    assert _t1(0.02 - 1e-6, sem=0.001, sem_diff=0.001) == C.PARTLY
+    row = C.table1({"associated_neuron": 0.0, "random_neuron": 0.0, "sevec_mask": 0.01, "permuted_mask": -0.3},
+                   {k: 1e-4 for k in ("associated_neuron", "random_neuron", "sevec_mask", "permuted_mask")}, 1e-4)
+    assert row.verdict == C.PARTLY and "below the floor" in row.why and "destroys the decision" in row.why
+    # a permuted mask that raises it by more than half as much is still not reproduced, floor or not
+    assert _t1(0.01, perm=0.006, sem=0.001, sem_diff=0.001) == C.NOT
+
+
+def test_hierarchy_v4_floor_and_meaning():
+    ok = dict(silhouette=0.1, silhouette_p=0.01, nn_agreement=0.8, nn_p=0.02, silhouette_perm=-0.05, nn_perm=0.3)
+    # the nearest SeVec must share the level for most classes and at least twice as often as shuffled
+    assert C.hierarchy("group", **dict(ok, nn_agreement=0.6)).verdict == C.REPRODUCED     # floor max(0.5, 0.6)
+    assert C.hierarchy("group", **dict(ok, nn_agreement=0.6 - 1e-6)).verdict == C.PARTLY
+    assert C.hierarchy("group", **dict(ok, nn_agreement=0.5, nn_perm=0.1)).verdict == C.REPRODUCED
+    row = C.hierarchy("group", **dict(ok, nn_agreement=0.5 - 1e-6, nn_perm=0.1))
+    assert row.verdict == C.PARTLY and "floor" in row.why
+    row = C.hierarchy("superclass", **ok, meaning="on ConceptWorld: the scene background the world plants")
+    assert row.claim == "Fig. 3: class SeVecs cluster by superclass (on ConceptWorld: the scene background the world plants)"
+    assert "0.80 of classes" in row.why
+
+
+def test_v4_whys_agree_with_their_numbers():
+    # the issue's materials row: 0.357 is 3.3 x chance, above chance, below the 0.5 bar
+    row = C.retrieval("fig2_materials", "materials", 0.357, 0.2, 0.5, 0.108)
+    assert row.verdict == C.PARTLY
+    assert "3.3 x chance" in row.why and "below the bar max(0.5, 2 x chance) = 0.500" in row.why
+    # above chance on average, but the interval reaches it: not reproduced, and the why says so
+    row = C.retrieval("r", "texture", 0.3, 0.1, 0.5, 0.1)
+    assert row.verdict == C.NOT and "interval reaches chance" in row.why and "3.0 x chance" in row.why
+    assert "no better than chance" in C.retrieval("r", "texture", 0.05, 0.0, 0.1, 0.1).why
+    assert "reaches the bar" in C.relations("x", "texture", 0.6, 0.4, 0.8, 0.1, 24).why
+    assert "share of right explanations 0.300" in C.explanations("x", "texture", 0.3, 0.15, 0.45, 0.1, 24).why
+    # the colour ablation names what a network trained on gray loses
+    row = C.color_ablation(0.737, 0.341, 0.36, 0.43, control=GRAY_CONTROL, retrained=0.675)
+    assert row.verdict == C.NOT and "trained on gray images reaches 0.675 on them, 0.062 below" in row.why
+    assert row.numbers["retrained_gap"] == pytest.approx(0.062)
+
+
+def test_v4_every_row_and_headline_names_its_testbed():
+    assert C.testbed_of("world") == "ConceptWorld" and C.testbed_of("photos") == "real photographs"
+    row = C.table2(1, -0.6, 1e-4, 32, 0.1)
+    row.testbed = "ConceptWorld"
+    assert row.as_dict()["testbed"] == "ConceptWorld"
+    agreed = C.across_networks({n: row for n in ("a", "b", "c", "d")})
+    assert agreed.why == "reproduced on all 4 networks (ConceptWorld)" and agreed.testbed == "ConceptWorld"
+    text = C.headline([agreed.as_dict()], networks=4)
+    assert text.startswith("On ConceptWorld, 4 networks: 1 of the paper's claims tested")
+    photo = C.table2(1, -0.6, 1e-4, 90, 0.1)
+    photo.testbed = "real photographs"
+    both = C.across_networks({"a": row, "lite0": photo})
+    assert both.testbed == "ConceptWorld and real photographs"
+    assert C.headline([both.as_dict()], testbed="real photographs", networks=3).startswith("On real photographs, 3 networks:")
+
+
+def test_v4_definitions_cover_every_verdict_and_the_changelog_every_version():
+    assert set(C.DEFINITIONS) == set(C.VERDICTS)
+    assert "positive control" in C.DEFINITIONS[C.UNTESTABLE] and "positive control" in C.DEFINITIONS[C.NOT]
+    assert [v for v, _ in C.CHANGELOG] == [f"v{i}" for i in range(1, C.RULES_VERSION + 1)]
