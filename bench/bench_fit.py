@@ -14,7 +14,7 @@ sys.path.insert(0, __file__.rsplit("/", 1)[0])
 from common import best_of, report  # noqa: E402
 
 import sevec_helpers as sh  # noqa: E402
-from sevec_helpers.world import ObjectsDataset, load_tensors  # noqa: E402
+from sevec_helpers.sources.world import ObjectsDataset, load_tensors  # noqa: E402
 
 
 def time_ratio(layer: str) -> None:
@@ -36,7 +36,7 @@ def time_ratio(layer: str) -> None:
 
 CHILD = r"""
 import resource, sys, torch, sevec_helpers as sh
-from sevec_helpers.world import ObjectsDataset
+from sevec_helpers.sources.world import ObjectsDataset
 model, spec = sh.load_model("vgg_mini")
 n = int(sys.argv[1])
 ds = ObjectsDataset(split="test", per_class=n, spec=spec)

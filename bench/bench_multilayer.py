@@ -17,7 +17,7 @@ sys.path.insert(0, __file__.rsplit("/", 1)[0])
 from common import report, timings  # noqa: E402
 
 import sevec_helpers as sh  # noqa: E402
-from sevec_helpers.world import ObjectsDataset, load_tensors  # noqa: E402
+from sevec_helpers.sources.world import ObjectsDataset, load_tensors  # noqa: E402
 
 
 def main() -> None:

@@ -14,12 +14,13 @@ sys.path.insert(0, __file__.rsplit("/", 1)[0])
 from common import best_of, report  # noqa: E402
 
 import sevec_helpers as sh  # noqa: E402
+from sevec_helpers.evaluation import pointing  # noqa: E402
 
 
 def loop(maps: np.ndarray, boxes, energies) -> np.ndarray:
     out = np.zeros((len(maps), len(energies)), dtype=bool)
     for i, m in enumerate(maps):
-        inside = sh.pointing.box_mask(boxes[i], *m.shape).numpy()
+        inside = pointing.box_mask(boxes[i], *m.shape).numpy()
         vals = np.sort(m.ravel())[::-1]
         cum = np.cumsum(vals)
         for j, e in enumerate(energies):
@@ -40,7 +41,7 @@ if __name__ == "__main__":
         x0, y0 = rng.integers(0, 150, size=2)
         boxes.append([(int(x0), int(y0), int(x0 + rng.integers(20, 74)), int(y0 + rng.integers(20, 74)))])
         maps[len(boxes) - 1, y0 : y0 + 20, x0 : x0 + 20] += 30
-    e = sh.pointing.DEFAULT_ENERGIES
+    e = pointing.DEFAULT_ENERGIES
     t_vec = best_of(lambda: sh.generalized_pointing_game(torch.from_numpy(maps), boxes, e), repeat=2)
     t_loop = best_of(lambda: loop(maps, boxes, e), repeat=1)
     same = np.array_equal(sh.generalized_pointing_game(torch.from_numpy(maps), boxes, e).per_image,

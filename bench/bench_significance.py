@@ -21,8 +21,8 @@ import numpy as np
 import torch
 
 import sevec_helpers as sh
-from sevec_helpers import significance as S
-from sevec_helpers.world import ObjectsDataset, TexturesDataset
+from sevec_helpers.sevecs import significance as S
+from sevec_helpers.sources.world import ObjectsDataset, TexturesDataset
 
 
 def main() -> None:

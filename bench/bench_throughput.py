@@ -17,6 +17,7 @@ import torch
 import torchvision
 
 import sevec_helpers as sh
+from sevec_helpers.core import inputs
 
 
 def seconds(fn, device, repeat: int = 2) -> float:
@@ -43,7 +44,7 @@ def main():
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--steps", type=int, default=8, help="batches per measurement")
     a = p.parse_args()
-    dev = torch.device(a.device) if a.device else sh.features.default_device()
+    dev = torch.device(a.device) if a.device else inputs.default_device()
     torch.backends.cudnn.benchmark = True
     model = torchvision.models.vgg16(weights=None).eval().to(dev)
     n = a.batch * a.steps

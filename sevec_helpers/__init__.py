@@ -2,28 +2,33 @@
 
 A re-implementation of Gu & Tresp, "Semantics for Global and Local Interpretation of Deep
 Neural Networks". The names below are what a newcomer needs (``import sevec_helpers as sh``);
-everything else is importable from its module. The modules form layers, each importing
-only those below it:
+everything else is importable from its module. The package's folders are its layers, each
+importing only those below it (``sevec_helpers._layout``; ``tests/test_architecture.py``):
 
-1. core: ``layers`` -> ``features`` -> ``accumulator`` -> ``sevec`` -> ``saliency``,
-   ``editing`` (Table 1); ``pointing`` and ``metrics`` beside them; ``distributed``
-   (torchrun) on top of ``sevec``;
-2. data sources: ``models``, ``world`` (the embedded ConceptWorld), ``data`` (real data
-   sets), ``photos``;
-3. profiles: ``profiles`` (what a chapter runs on), ``cache``, ``train``;
-4. book helpers: ``analysis``, ``scene_eval``, ``claims``, ``viz``, ``widgets``, ``chapters``;
-5. the command line: ``cli`` (``sevec ...``).
 """
 
-from ._version import __version__
-from .editing import PerturbationResult, perturbation_study
-from .features import Features, extract_features
-from .layers import layer_names
-from .metrics import Accuracy, accuracy
-from .models import load_model
-from .pointing import PointingResult, centre_maps, generalized_pointing_game, pointing_game
-from .saliency import attribute, gradient_x_input, guided_backprop, reduce_channels, vanilla_gradient
-from .sevec import Explanation, SemanticVectors, fit_sevecs
+from sevec_helpers import _layout
+from sevec_helpers._version import __version__
+from sevec_helpers.attribution.saliency import (
+    attribute,
+    gradient_x_input,
+    guided_backprop,
+    reduce_channels,
+    vanilla_gradient,
+)
+from sevec_helpers.core.features import Features, extract_features
+from sevec_helpers.core.layers import layer_names
+from sevec_helpers.evaluation.editing import PerturbationResult, perturbation_study
+from sevec_helpers.evaluation.metrics import Accuracy, accuracy
+from sevec_helpers.evaluation.pointing import (
+    PointingResult,
+    centre_maps,
+    generalized_pointing_game,
+    pointing_game,
+)
+from sevec_helpers.sevecs.fit import fit_sevecs
+from sevec_helpers.sevecs.vectors import Explanation, SemanticVectors
+from sevec_helpers.sources.models import load_model
 
 __all__ = [
     # models and layers
@@ -38,3 +43,5 @@ __all__ = [
     "generalized_pointing_game", "pointing_game", "PointingResult", "centre_maps",
     "__version__",
 ]
+
+__doc__ += _layout.describe()

@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from ._version import __version__
+from sevec_helpers._version import __version__
 
 METHOD_IDS = {"gradient": "vanilla_gradient", "guided": "guided_backprop", "gxi": "gradient_x_input"}
 
@@ -45,8 +45,8 @@ def _refuse_existing(path: Path, overwrite: bool) -> None:
 def _model(a):
     import torch
 
-    from .features import default_device
-    from .models import load_model
+    from sevec_helpers.core.inputs import default_device
+    from sevec_helpers.sources.models import load_model
 
     model, spec = load_model(a.model, weights=None if a.weights == "none" else a.weights)
     local = int(os.environ.get("LOCAL_RANK", 0))
@@ -67,7 +67,7 @@ def _model(a):
 def _split_folders(root: Path) -> list[str]:
     """Sub-folders of ``root`` that hold class folders of images themselves (``train/``,
     ``test/``, ...) while ``root`` holds no images one level down: a folder of splits."""
-    from .data import IMG_EXT
+    from sevec_helpers.sources.datasets import IMG_EXT
 
     subs = sorted(d for d in root.iterdir() if d.is_dir()) if root.is_dir() else []
     if not subs or any(f.suffix.lower() in IMG_EXT for d in subs for f in d.iterdir() if f.is_file()):
@@ -78,10 +78,10 @@ def _split_folders(root: Path) -> list[str]:
 
 def _fit_data(a, spec):
     if a.data == "world":
-        from .world import ConceptWorld, ObjectsDataset
+        from sevec_helpers.sources.world import ConceptWorld, ObjectsDataset
 
         return ObjectsDataset(ConceptWorld(a.world_seed), a.world_split, a.per_class or 100, spec=spec)
-    from .data import ImageFolderCapped
+    from sevec_helpers.sources.datasets import ImageFolderCapped
 
     root = Path(a.data)
     splits = _split_folders(root)
@@ -105,12 +105,13 @@ def _fit(a) -> int:
     import torch
     import torch.distributed as dist
 
-    from ._fingerprint import model_fingerprint, value_digest
-    from ._io import atomic_write
-    from .accumulator import SeVecAccumulator
-    from .cache import dataset_fingerprint
-    from .distributed import fit_shard
-    from .sevec import SemanticVectors, model_name, resolve_layers
+    from sevec_helpers.core.atomic import atomic_write
+    from sevec_helpers.core.fingerprint import model_fingerprint, value_digest
+    from sevec_helpers.sevecs.accumulator import SeVecAccumulator
+    from sevec_helpers.sevecs.cache import dataset_fingerprint
+    from sevec_helpers.sevecs.distributed import fit_shard
+    from sevec_helpers.sevecs.fit import resolve_layers
+    from sevec_helpers.sevecs.vectors import SemanticVectors, model_name
 
     outs = _outputs(a)
     distributed = "RANK" in os.environ and "WORLD_SIZE" in os.environ  # started by torchrun
@@ -219,7 +220,7 @@ def _target(spec, t: str) -> int:
 
 
 def _sevecs(a):
-    from .sevec import SemanticVectors
+    from sevec_helpers.sevecs.vectors import SemanticVectors
 
     if not a.sevecs:
         raise CommandError("--semantic needs --sevecs FILE (SeVecs of the classes, fitted at the mask layer)")
@@ -231,8 +232,8 @@ def _saliency(a) -> int:
     import torch
     from PIL import Image
 
-    from .data import load_rgb
-    from .saliency import attribute, reduce_channels
+    from sevec_helpers.attribution.saliency import attribute, reduce_channels
+    from sevec_helpers.sources.datasets import load_rgb
 
     out = Path(a.out)
     model, spec, device = _model(a)
@@ -250,7 +251,7 @@ def _saliency(a) -> int:
     out.mkdir(parents=True, exist_ok=True)
     from matplotlib import colormaps
 
-    from ._io import atomic_write
+    from sevec_helpers.core.atomic import atomic_write
 
     for i, s in enumerate(stems):
         pic = spec.denormalize(x[i : i + 1])[0].clamp(0, 1).permute(1, 2, 0).numpy()
@@ -272,10 +273,10 @@ def _saliency(a) -> int:
 
 def _scenes(root: Path, spec):
     """A scenes folder (images plus ``annotations.json``, as ``sevec world render --part scenes``
-    writes it) for ``spec``'s model: :class:`sevec_helpers.data.BoxFolder`, which resizes each
+    writes it) for ``spec``'s model: :class:`sevec_helpers.sources.datasets.BoxFolder`, which resizes each
     image to the model's input and scales its boxes with it (a resize-and-crop transform would
     move the boxes)."""
-    from .data import BoxFolder
+    from sevec_helpers.sources.datasets import BoxFolder
 
     try:
         return BoxFolder(root, list(spec.categories or []), spec.input_size, spec.normalize)
@@ -289,10 +290,10 @@ def _pointing_game(a) -> int:
 
     import numpy as np
 
-    from ._io import atomic_write
-    from .pointing import generalized_pointing_game
-    from .saliency import attribute, reduce_channels
-    from .scene_eval import scene_pairs
+    from sevec_helpers.attribution.saliency import attribute, reduce_channels
+    from sevec_helpers.core.atomic import atomic_write
+    from sevec_helpers.evaluation.pointing import generalized_pointing_game
+    from sevec_helpers.evaluation.scene_stats import scene_pairs
 
     out = Path(a.out)
     if out.suffix not in (".json", ".csv"):
@@ -340,7 +341,7 @@ def _pointing_game(a) -> int:
 
 
 def _world_render(a) -> int:
-    from .world import render
+    from sevec_helpers.sources.world import render
 
     dest = Path(a.out) / a.part / a.split
     if dest.exists() and a.overwrite:
@@ -356,7 +357,7 @@ def _world_render(a) -> int:
 
 
 def _world_truth(a) -> int:
-    from .world import ground_truth
+    from sevec_helpers.sources.world import ground_truth
 
     print(json.dumps(ground_truth(), indent=1))
     return 0
@@ -366,7 +367,7 @@ def _world_truth(a) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    from .world import DATASETS, SPLITS
+    from sevec_helpers.sources.world import DATASETS, SPLITS
 
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--quiet", action="store_true", help="no progress bars")

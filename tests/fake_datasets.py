@@ -51,7 +51,7 @@ def concept_trees(root: Path, per_class: int = 3) -> dict:
 
 
 def imagenette_tree(root: Path, per_class: int = 2) -> Path:
-    from sevec_helpers.data import IMAGENETTE_SYNSETS
+    from sevec_helpers.sources.datasets import IMAGENETTE_SYNSETS
 
     for split in ("train", "val"):
         for s in IMAGENETTE_SYNSETS:

@@ -23,8 +23,8 @@ import torch.nn as nn
 from torch.utils.data import TensorDataset
 
 import sevec_helpers as sh
-from sevec_helpers._fingerprint import tensor_digest
-from sevec_helpers.cache import DiskCache
+from sevec_helpers.core.fingerprint import tensor_digest
+from sevec_helpers.sevecs.cache import DiskCache
 
 LAYERS = ("1", "3", "7")
 CLASSES = [f"class {i}" for i in range(6)]

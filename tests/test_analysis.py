@@ -5,10 +5,10 @@ import pytest
 import torch
 
 import sevec_helpers as sh
-from sevec_helpers import analysis as A
-from sevec_helpers import claims
-from sevec_helpers import scene_eval as E
-from sevec_helpers.chapters import Record, flat_numbers, load_results
+from sevec_helpers.book import claims
+from sevec_helpers.book.records import Record, flat_numbers, load_results
+from sevec_helpers.evaluation import scene_stats as E
+from sevec_helpers.evaluation import stats as A
 
 
 def _sv(vectors, names=None, layer="l"):

@@ -2,80 +2,95 @@
 and no function moves the user's model: every entry point computes where the model lives."""
 
 import ast
+import re
+import sys
 from pathlib import Path
 
 import pytest
 import torch
 
 import sevec_helpers as sh
-from sevec_helpers import features
+from sevec_helpers import _layout
+from sevec_helpers.attribution import saliency
+from sevec_helpers.core import inputs
 
 PKG = Path(sh.__file__).parent
 
-# layer of each top-level module (a package counts as one module)
-LAYERS = {
-    "_version": 0, "_io": 0, "_fingerprint": 0,
-    "layers": 1, "features": 1, "accumulator": 1, "sevec": 1, "saliency": 1, "editing": 1, "pointing": 1,
-    "localization": 1,
-    "metrics": 1, "distributed": 1, "attribution": 1, "significance": 1,
-    "models": 2, "world": 2, "data": 2, "photos": 2,
-    "cache": 3, "profiles": 3, "train": 3,
-    "analysis": 4, "scene_eval": 4, "claims": 4, "viz": 4, "widgets": 4, "sanity": 4, "concept_vectors": 4,
-    "chapters": 5,
-    "cli": 6, "__main__": 7,
-}
-
 
 def _module_of(path: Path) -> str:
-    rel = path.relative_to(PKG)
-    return rel.parts[0] if len(rel.parts) > 1 else rel.stem
+    """Dotted name of a package file, without the package: ``core.features``, ``cli``."""
+    rel = path.relative_to(PKG).with_suffix("")
+    parts = rel.parts[:-1] if rel.name == "__init__" else rel.parts
+    return ".".join(parts)
+
+
+def _layer(module: str) -> int:
+    return _layout.layer_of(module.split(".")[0])
 
 
 def _imports(path: Path) -> set[str]:
-    """Top-level sevec_helpers modules imported anywhere in the file (functions included)."""
+    """sevec_helpers modules (dotted, without the package) imported anywhere in the file
+    (functions included); a name imported from a package counts as that package."""
     tree = ast.parse(path.read_text())
-    pkg_parts = path.relative_to(PKG).parts[:-1]
+    here = _module_of(path).split(".") if path.name == "__init__.py" else _module_of(path).split(".")[:-1]
     out = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom):
-            if node.level:  # relative: resolve against the file's package
-                base = list(pkg_parts[: len(pkg_parts) - (node.level - 1)])
-                target = base + (node.module.split(".") if node.module else [])
-                if target:
-                    out.add(target[0])
-                else:  # "from . import x, y" at the top of the package: modules x and y
-                    out |= {a.name for a in node.names}
-            elif node.module and node.module.startswith("sevec_helpers"):
-                parts = node.module.split(".")
-                out |= {parts[1]} if len(parts) > 1 else {a.name for a in node.names}
+            if node.level:
+                base = here[: len(here) - (node.level - 1)]
+                mod = ".".join(base + (node.module.split(".") if node.module else []))
+            elif node.module and (node.module == "sevec_helpers" or node.module.startswith("sevec_helpers.")):
+                mod = node.module[len("sevec_helpers."):] if node.module != "sevec_helpers" else ""
+            else:
+                continue
+            for a in node.names:
+                sub = f"{mod}.{a.name}" if mod else a.name
+                is_mod = (PKG / sub.replace(".", "/")).with_suffix(".py").is_file() or (PKG / sub.replace(".", "/")).is_dir()
+                out.add(sub if is_mod else mod)
         elif isinstance(node, ast.Import):
             for a in node.names:
                 if a.name.startswith("sevec_helpers."):
-                    out.add(a.name.split(".")[1])
+                    out.add(a.name[len("sevec_helpers."):])
+    out.discard("")
     return out
 
 
 def _graph() -> dict[str, set[str]]:
     g: dict[str, set[str]] = {}
     for path in PKG.rglob("*.py"):
-        if path.name == "__init__.py" and path.parent == PKG:
+        if path.parent == PKG and path.name == "__init__.py":
             continue
         mod = _module_of(path)
         g.setdefault(mod, set()).update(m for m in _imports(path) if m != mod)
     return g
 
 
-def test_every_module_has_a_layer():
-    assert set(_graph()) <= set(LAYERS), f"modules without a layer: {set(_graph()) - set(LAYERS)}"
+def test_the_folders_are_the_layers():
+    """Every file of the package lives in a layer's folder (or is one of the few top-level modules)."""
+    names = {name for name, _ in _layout.LAYERS}
+    for path in PKG.rglob("*.py"):
+        top = path.relative_to(PKG).parts[0].removesuffix(".py")
+        assert top in names or top in _layout.TOP_LEVEL or top == "__init__", \
+            f"{path.relative_to(PKG)} is in no layer: move it into one of {sorted(names)}"
+    # the one list is the one the package docstring prints
+    for name, what in _layout.LAYERS:
+        assert f"``{name}``: {what}" in sh.__doc__
+    # and the modules each layer's description names exist in its folder
+    for name, what in _layout.LAYERS:
+        for mod in re.findall(r"``(\w+)``", what):
+            if mod in ("SemanticVectors", "sevec", name):
+                continue
+            assert (PKG / name / f"{mod}.py").is_file() or (PKG / name / mod).is_dir(), \
+                f"_layout names {name}.{mod}, which does not exist"
 
 
 def test_imports_only_go_down():
-    wrong = [(m, d) for m, deps in _graph().items() for d in deps if LAYERS[d] > LAYERS[m]]
+    wrong = [(m, d) for m, deps in _graph().items() for d in deps if _layer(d) > _layer(m)]
     assert not wrong, f"imports against the layering (module -> imported): {wrong}"
-    # the package facade: the core and the model registry (load_model), nothing of worlds or books
-    allowed = {m for m, layer in LAYERS.items() if layer <= 1} | {"models"}
+    # the package facade: everything below the book (the method, its evaluation and the model registry)
     init = _imports(PKG / "__init__.py")
-    assert init <= allowed, f"sevec_helpers/__init__ imports {init - allowed}"
+    book = _layout.layer_of("book")
+    assert all(_layer(m) < book for m in init), f"sevec_helpers/__init__ imports {init}"
 
 
 def test_no_import_cycle():
@@ -94,6 +109,19 @@ def test_no_import_cycle():
     for m in g:
         if m not in state:
             visit(m, [])
+
+
+def test_the_layer_test_sees_a_wrong_import(tmp_path, monkeypatch):
+    """The checker itself: a core module importing the book is caught."""
+    fake = tmp_path / "sevec_helpers"
+    (fake / "core").mkdir(parents=True)
+    (fake / "book").mkdir()
+    (fake / "core" / "x.py").write_text("from sevec_helpers.book import claims\n")
+    (fake / "book" / "claims.py").write_text("")
+    (fake / "__init__.py").write_text("")
+    monkeypatch.setattr(sys.modules[__name__], "PKG", fake)
+    g = _graph()
+    assert g["core.x"] == {"book.claims"} and _layer("book.claims") > _layer("core.x")
 
 
 class _Pinned(torch.nn.Module):
@@ -117,9 +145,10 @@ class _Pinned(torch.nn.Module):
 def test_entry_points_compute_where_the_model_lives(monkeypatch):
     """With the default device pointing elsewhere ('meta', where nothing can be computed), every
     entry point still computes on the model's device (the CPU here) and never moves the model."""
-    from sevec_helpers import metrics, scene_eval
+    from sevec_helpers.evaluation import metrics
+    from sevec_helpers.evaluation import scene_stats as scene_eval
 
-    monkeypatch.setattr(features, "default_device", lambda: torch.device("meta"))
+    monkeypatch.setattr(inputs, "default_device", lambda: torch.device("meta"))
     torch.manual_seed(0)
     m = _Pinned()
     x = torch.randn(12, 3, 8, 8)
@@ -130,7 +159,7 @@ def test_entry_points_compute_where_the_model_lives(monkeypatch):
     sv = sh.fit_sevecs(m, (x, y), "features.2", progress=False, allow_empty=True)
     sv1 = sh.fit_sevecs(m, (x, y), "classifier.1", progress=False, allow_empty=True)
     sh.perturbation_study(m, (x, y), sv1, progress=False)
-    for method in sh.saliency.METHODS:
+    for method in saliency.METHODS:
         assert sh.attribute(m, x[:2], y[:2], method, sevecs=sv).device.type == "cpu"
     metrics.accuracy(m, (x, y), 3)
     scenes = [(x[i], {"boxes": torch.tensor([[0, 0, 4, 4], [4, 4, 8, 8]]), "labels": torch.tensor([0, 1])})

@@ -14,8 +14,8 @@ from captum.attr import GuidedBackprop, InputXGradient, NoiseTunnel, Saliency
 from captum.attr import visualization as captum_viz
 
 import sevec_helpers as sh
-from sevec_helpers.attribution import SemanticGuidedBackprop, SemanticInputXGradient, SemanticSaliency
-from sevec_helpers.world import ObjectsDataset
+from sevec_helpers.attribution.captum import SemanticGuidedBackprop, SemanticInputXGradient, SemanticSaliency
+from sevec_helpers.sources.world import ObjectsDataset
 
 matplotlib.use("Agg")
 
@@ -159,8 +159,8 @@ def test_additional_forward_args_reach_the_model_and_forward_is_restored():
 def test_the_classes_work_without_captum_installed():
     code = ("import sys; sys.modules['captum'] = None\n"  # any import of captum now fails
             "import torch, sevec_helpers as sh\n"
-            "from sevec_helpers.attribution import SemanticGuidedBackprop, SemanticSaliency\n"
-            "from sevec_helpers.world import ObjectsDataset\n"
+            "from sevec_helpers.attribution.captum import SemanticGuidedBackprop, SemanticSaliency\n"
+            "from sevec_helpers.sources.world import ObjectsDataset\n"
             "model, spec = sh.load_model('vgg_mini')\n"
             "ds = ObjectsDataset(split='test', per_class=1, transform=spec.transform)\n"
             "sv = sh.fit_sevecs(model, ds, 'pool5', progress=False)\n"

@@ -1,6 +1,6 @@
 """The two studies of chapter 9 on hand-built models and planted features, where the answer
-is known: weight randomisation and class sensitivity (sevec_helpers.sanity), and the four
-concept vectors (sevec_helpers.concept_vectors)."""
+is known: weight randomisation and class sensitivity (sevec_helpers.evaluation.sanity), and the four
+concept vectors (sevec_helpers.sevecs.alternatives)."""
 
 import numpy as np
 import pytest
@@ -9,8 +9,8 @@ import torch.nn as nn
 from scipy.stats import spearmanr
 
 import sevec_helpers as sh
-from sevec_helpers import concept_vectors as CV
-from sevec_helpers import sanity as SC
+from sevec_helpers.evaluation import sanity as SC
+from sevec_helpers.sevecs import alternatives as CV
 
 # ---------------------------------------------------------------------------------------
 # randomisation
@@ -190,8 +190,8 @@ def test_fastcav_is_the_normalised_difference_of_means_with_a_half_way_threshold
 def test_significance_presentation_counts_true_and_significant_results():
     from types import SimpleNamespace
 
-    from sevec_helpers import significance as S
-    from sevec_helpers.chapters import beyond as ch
+    from sevec_helpers.book.chapters import beyond_the_paper as ch
+    from sevec_helpers.sevecs import significance as S
 
     h, y, names = _planted(per=10)
     low = sh.SemanticVectors.from_features(h, y, names)

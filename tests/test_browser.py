@@ -332,7 +332,7 @@ def test_phone_width_shows_figures_scaled_not_cut(site, browser):
 
 
 def _font_note(src_url: str, site: str) -> float | None:
-    from sevec_helpers.viz import FONT_NOTE, font_note_of
+    from sevec_helpers.book.figures.files import FONT_NOTE, font_note_of
 
     path = HTML / unquote(src_url[len(site):])
     note = font_note_of(path.read_bytes())
@@ -507,7 +507,7 @@ def test_saliency_maps_are_visible(visits, site):
     """A saliency map (an image viz marks with SALIENCY_GID) whose brightest 1% of pixels renders
     darker than MIN_SALIENCY_GREY of 255 looks black to a reader. viz writes each figure's darkest
     map's 99th-percentile grey level into the file (SALIENCY_NOTE)."""
-    from sevec_helpers.viz import SALIENCY_NOTE, notes_of
+    from sevec_helpers.book.figures.files import SALIENCY_NOTE, notes_of
 
     dark, n_marked = [], 0
     for p, v in visits.items():
@@ -525,7 +525,7 @@ def test_saliency_maps_are_visible(visits, site):
     assert not dark, f"saliency maps that look black (under {MIN_SALIENCY_GREY:.0f} of 255):\n" + "\n".join(dark[:20])
     assert n_marked >= MIN_SALIENCY_FIGURES, (
         f"only {n_marked} figures with marked saliency maps (draw each map with "
-        f"imshow(..., gid=sevec_helpers.viz.SALIENCY_GID), or viz.draw_saliency)")
+        f"imshow(..., gid=sevec_helpers.book.figures.files.SALIENCY_GID), or viz.draw_saliency)")
 
 
 # a citation in the text: "Kim et al. 2018", "Adebayo et al. (2018", "Tan and Le 2019", "Holm (1979)"

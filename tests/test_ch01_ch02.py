@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from sevec_helpers import claims
-from sevec_helpers.chapters import semantic_vectors, validation
-from sevec_helpers.sevec import SemanticVectors
+from sevec_helpers.book import claims
+from sevec_helpers.book.chapters import semantic_vectors
+from sevec_helpers.book.chapters import validating_sevecs as validation
+from sevec_helpers.sevecs.vectors import SemanticVectors
 
 
 def _sv(names):

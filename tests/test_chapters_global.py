@@ -10,10 +10,18 @@ import numpy as np
 import pytest
 import torch
 
-from sevec_helpers import claims as C
-from sevec_helpers.chapters import diversity, hierarchy, relations
-from sevec_helpers.metrics import Accuracy
-from sevec_helpers.sevec import SemanticVectors
+from sevec_helpers.book import claims as C
+from sevec_helpers.book.chapters import (
+    concept_hierarchy as hierarchy,
+)
+from sevec_helpers.book.chapters import (
+    concept_relations as relations,
+)
+from sevec_helpers.book.chapters import (
+    multifacetedness as diversity,
+)
+from sevec_helpers.evaluation.metrics import Accuracy
+from sevec_helpers.sevecs.vectors import SemanticVectors
 
 
 def _study(profile="world", data=()):

@@ -1,4 +1,4 @@
-"""The verdict rules of sevec_helpers.claims, each at its boundaries.
+"""The verdict rules of sevec_helpers.book.claims, each at its boundaries.
 
 The rules were written before the numbers they judge on ConceptWorld 2 existed. The
 numbers of the first world (shipped vgg_mini, stop 6) are pinned here where the issue
@@ -9,7 +9,7 @@ import math
 
 import pytest
 
-from sevec_helpers import claims as C
+from sevec_helpers.book import claims as C
 
 EPS = 1e-9
 
@@ -428,7 +428,7 @@ def test_across_networks_rows_and_mixed_is_never_counted_as_reproduced():
 
 
 def test_summary_network_rows_combine_each_claim_and_count_mixed_apart():
-    from sevec_helpers.chapters import summary
+    from sevec_helpers.book.chapters import summary
 
     def rec(*rows):
         return {"04_multifacetedness": {"verdicts": [r.as_dict() for r in rows], "checks": [], "profile": "world"}}

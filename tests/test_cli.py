@@ -55,7 +55,7 @@ def test_fit_world_and_no_silent_overwrite(tmp_path, capsys):
     sv = sh.SemanticVectors.load(out)
     assert len(sv) == 32 and sv.kind == "classes" and sv.input_size == (64, 64)
     model, spec = sh.load_model("vgg_mini")
-    from sevec_helpers import world as W
+    from sevec_helpers.sources import world as W
 
     direct = sh.fit_sevecs(model, W.ObjectsDataset(split="test", per_class=2, spec=spec), "fc1", progress=False)
     assert torch.equal(direct.vectors, sv.vectors) and direct.fingerprint == sv.fingerprint
@@ -132,7 +132,7 @@ def test_fit_several_layers_in_one_pass_equals_single_layer_fits(tmp_path, capsy
     assert cli.main([*base, "--layer", "pool5", "--layer", "fc1", "--out", str(tmp_path / "sv_{layer}.pt")]) == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["sv_fc1.pt", "sv_pool5.pt"]
     model, spec = sh.load_model("vgg_mini")
-    from sevec_helpers import world as W
+    from sevec_helpers.sources import world as W
 
     ds = W.ObjectsDataset(split="test", per_class=2, spec=spec)
     for layer in ("pool5", "fc1"):
@@ -268,7 +268,7 @@ def test_pointing_game_scenes_keep_boxes_on_their_objects(tmp_path):
     from torchvision import transforms as T
 
     from sevec_helpers.cli import _scenes
-    from sevec_helpers.models import ModelSpec
+    from sevec_helpers.sources.models import ModelSpec
 
     img = np.zeros((256, 320, 3), dtype=np.uint8)
     img[20:80, 10:70] = 255                                   # the object, near a corner

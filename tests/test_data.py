@@ -9,7 +9,8 @@ import torch
 from torchvision import transforms as T
 
 import sevec_helpers as sh
-from sevec_helpers import data as D
+from sevec_helpers.core import layers
+from sevec_helpers.sources import datasets as D
 
 TO = T.Compose([T.Resize(32), T.CenterCrop(32), T.ToTensor()])
 SYN = F.SYN
@@ -140,7 +141,7 @@ def test_voc_scenes(tmp_path):
 
 
 def test_imagenet_profile_needs_its_paths(imagenet):
-    from sevec_helpers import profiles
+    from sevec_helpers.book import profiles
 
     with pytest.raises(FileNotFoundError, match="ImageNet train"):
         profiles.study("imagenet", sizes=dict(model="alexnet", imagenet_train=str(imagenet / "missing")))
@@ -149,7 +150,7 @@ def test_imagenet_profile_needs_its_paths(imagenet):
 
 
 def test_imagenet_profile_runs_on_a_tiny_tree(imagenet):
-    from sevec_helpers import profiles
+    from sevec_helpers.book import profiles
 
     s = profiles.study("imagenet", sizes=dict(
         model="alexnet", weights=None, imagenet_train=str(imagenet / "train"), imagenet_val=str(imagenet / "val"),
@@ -167,7 +168,7 @@ def test_imagenet_profile_runs_on_a_tiny_tree(imagenet):
 
 
 def test_restrict_outputs_keeps_aliases_and_picks_columns():
-    from sevec_helpers.models import restrict_outputs
+    from sevec_helpers.sources.models import restrict_outputs
 
     base, spec = sh.load_model("alexnet", weights=None)
     sub, sspec = restrict_outputs(base, spec, [0, 217, 482])
@@ -175,13 +176,13 @@ def test_restrict_outputs_keeps_aliases_and_picks_columns():
     with torch.no_grad():
         assert torch.equal(sub(x), base(x)[:, [0, 217, 482]])
     assert sspec.categories == ["tench", "English springer", "cassette player"]
-    assert sh.layers.layer_aliases(sub)["fc1"] == "base.classifier.2"
+    assert layers.layer_aliases(sub)["fc1"] == "base.classifier.2"
     assert sh.extract_features(sub, x, "fc1", progress=False).values.shape == (2, 4096)
 
 
 def test_imagenette_profile_with_paired_scenes(tmp_path):
-    from sevec_helpers import profiles
-    from sevec_helpers import scene_eval as E
+    from sevec_helpers.book import profiles
+    from sevec_helpers.evaluation import scene_stats as E
 
     F.imagenette_tree(tmp_path)
     s = profiles.study("imagenette", sizes=dict(model="alexnet", weights=None, imagenette_root=str(tmp_path),

@@ -10,14 +10,14 @@ import torch
 from torch.utils.data import Subset
 
 import sevec_helpers as sh
-from sevec_helpers.distributed import fit_shard, shard
+from sevec_helpers.sevecs.distributed import fit_shard, shard
 
 SCRIPT = textwrap.dedent("""
     import sys, torch, torch.distributed as dist
     from torch.utils.data import Subset
     import sevec_helpers as sh
-    from sevec_helpers.distributed import fit_sevecs_distributed
-    from sevec_helpers.world import ObjectsDataset
+    from sevec_helpers.sevecs.distributed import fit_sevecs_distributed
+    from sevec_helpers.sources.world import ObjectsDataset
     dist.init_process_group("gloo")
     rank = dist.get_rank()
     model, spec = sh.load_model("vgg_mini")
@@ -46,7 +46,7 @@ def test_torchrun_two_processes_equal_one(tmp_path):
     r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29533",
                         str(script), str(out)], capture_output=True, text=True, env=env, timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
-    from sevec_helpers.world import ObjectsDataset
+    from sevec_helpers.sources.world import ObjectsDataset
 
     model, spec = sh.load_model("vgg_mini")
     ds = ObjectsDataset(split="test", per_class=3, transform=spec.transform)

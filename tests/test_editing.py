@@ -8,8 +8,8 @@ import torch
 import torch.nn as nn
 
 import sevec_helpers as sh
-from sevec_helpers import editing
-from sevec_helpers.editing import edit_study, mask_edit, neuron_edit
+from sevec_helpers.evaluation import editing, metrics
+from sevec_helpers.evaluation.editing import edit_study, mask_edit, neuron_edit
 
 
 class Head(nn.Module):
@@ -109,7 +109,7 @@ def test_chunks_of_edits_when_the_layer_is_large(monkeypatch):
 
 def test_perturbation_study_on_the_shipped_network_is_the_same_stacked_or_not():
     model, spec = sh.load_model("vgg_mini")
-    from sevec_helpers.world import ConceptWorld, ObjectsDataset, load_tensors
+    from sevec_helpers.sources.world import ConceptWorld, ObjectsDataset, load_tensors
 
     x, y = load_tensors(ObjectsDataset(ConceptWorld(3), "test", 2, spec=spec))
     sv = sh.fit_sevecs(model, (x, y), "fc1", progress=False, allow_empty=True)
@@ -122,7 +122,7 @@ def test_perturbation_study_on_the_shipped_network_is_the_same_stacked_or_not():
 def test_a_study_reads_accuracy_back_from_its_cache(tmp_path):
     """Chapters share accuracies through the disk cache: a second study (another chapter's
     kernel) gets the same numbers without running the network."""
-    from sevec_helpers import profiles
+    from sevec_helpers.book import profiles
 
     sizes = dict(per_class_fit=2, per_class_eval=2, per_concept_fit=2, per_concept_eval=2, n_scenes=2)
     a = profiles.study("world", sizes=sizes, cache_dir=tmp_path, results_dir=tmp_path / "r")
@@ -136,5 +136,5 @@ def test_a_study_reads_accuracy_back_from_its_cache(tmp_path):
     assert (first.top1, first.top5) == (second.top1, second.top5)
     np.testing.assert_array_equal(first.correct1, second.correct1)
     np.testing.assert_array_equal(first.prob_true, second.prob_true)
-    direct = sh.metrics.accuracy(b.model, b.dataset("class_holdout"), len(b.classes))
+    direct = metrics.accuracy(b.model, b.dataset("class_holdout"), len(b.classes))
     assert direct.top1 == first.top1 and np.array_equal(direct.per_class_top5, first.per_class_top5, equal_nan=True)

@@ -4,7 +4,8 @@ import pytest
 import torch
 
 import sevec_helpers as sh
-from sevec_helpers.world import ObjectsDataset, load_tensors
+from sevec_helpers.core import inputs
+from sevec_helpers.sources.world import ObjectsDataset, load_tensors
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
 
@@ -18,7 +19,7 @@ def setup():
 
 @cuda
 def test_default_device_is_cuda():
-    assert sh.features.default_device().type == "cuda"
+    assert inputs.default_device().type == "cuda"
 
 
 @cuda

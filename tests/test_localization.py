@@ -1,4 +1,4 @@
-"""The scene loop of Sec. 5 (sevec_helpers.localization): it makes exactly the maps and scores
+"""The scene loop of Sec. 5 (sevec_helpers.evaluation.localization): it makes exactly the maps and scores
 that the public calls make on one scene, caches by what computed it, and says what was wrong."""
 
 import numpy as np
@@ -7,8 +7,8 @@ import torch
 import torch.nn as nn
 
 import sevec_helpers as sh
-from sevec_helpers import localization as L
-from sevec_helpers.cache import DiskCache
+from sevec_helpers.evaluation import localization as L
+from sevec_helpers.sevecs.cache import DiskCache
 
 
 def _net():
@@ -116,7 +116,7 @@ def test_clear_errors():
 
 
 def test_discriminativeness_has_semantic_minus_permuted():
-    from sevec_helpers import scene_eval as E
+    from sevec_helpers.evaluation import scene_stats as E
 
     scene = np.array([0, 0, 1, 1, 2, 2])
     plain = np.array([0.3, 0.4, 0.2, 0.5, 0.3, 0.3])

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from conftest import PlantedNet, hook_state, planted_inputs
 
 import sevec_helpers as sh
+from sevec_helpers.sevecs import accumulator
 
 
 class Mixed(nn.Module):
@@ -60,7 +61,7 @@ def test_functional_relu_outside_modules_is_refused():
 
 
 def test_unnormalised_input_warns_and_world_datasets_for_a_model_use_its_transform():
-    from sevec_helpers import world as W
+    from sevec_helpers.sources import world as W
 
     model, spec = sh.load_model("vgg_mini")
     raw = W.ObjectsDataset(split="test", per_class=2)           # [0, 1] tensors: no transform
@@ -77,7 +78,7 @@ def test_unnormalised_input_warns_and_world_datasets_for_a_model_use_its_transfo
 
 
 def test_sevecs_from_elsewhere_are_refused_with_what_differs():
-    from sevec_helpers import world as W
+    from sevec_helpers.sources import world as W
 
     model, spec = sh.load_model("vgg_mini")
     tex = sh.fit_sevecs(model, W.TexturesDataset(per_class=2, spec=spec), "pool5", progress=False)
@@ -150,7 +151,7 @@ def test_pointing_game_refuses_normalised_boxes_and_bad_tolerances():
 
 
 def test_a_stray_label_allocates_nothing_before_the_error():
-    acc = sh.accumulator.SeVecAccumulator(None, 5)
+    acc = accumulator.SeVecAccumulator(None, 5)
     acc.update(torch.ones(25, 5), torch.tensor(list(range(24)) + [40000]))
     assert acc.sums.shape == (25, 5)  # rows only for the labels seen, not 40001
     with pytest.raises(ValueError, match="39976 concept\\(s\\) have no sample"):
@@ -200,7 +201,7 @@ def test_concepts_out_of_range_names_the_sevecs_not_the_model():
 
 def test_render_refuses_an_empty_request(tmp_path, capsys):
     from sevec_helpers import cli
-    from sevec_helpers.world import render
+    from sevec_helpers.sources.world import render
 
     with pytest.raises(ValueError, match="n must be a positive number"):
         render(tmp_path, "scenes", n=0, progress=False)
@@ -229,7 +230,7 @@ _SAVER = textwrap.dedent("""
 
 _RENDERER = textwrap.dedent("""
     import shutil, sys
-    from sevec_helpers import world as W
+    from sevec_helpers.sources import world as W
     print("ready", flush=True)
     while True:
         W.render(sys.argv[1], "objects", per_class=20, progress=False)
@@ -268,7 +269,7 @@ def test_kill_mid_save_leaves_nothing_stale(tmp_path):
 
 
 def test_kill_mid_render_leaves_nothing_stale(tmp_path):
-    from sevec_helpers import world as W
+    from sevec_helpers.sources import world as W
 
     out = tmp_path / "cw"
     _kill_mid_write(_RENDERER, str(out), tmp_path, delays=(1.0, 1.5, 2.0))

@@ -6,9 +6,9 @@ import pytest
 import torch
 
 import sevec_helpers as sh
-from sevec_helpers import models as M
-from sevec_helpers import train as T
-from sevec_helpers.world import CLASS_NAMES
+from sevec_helpers.sources import models as M
+from sevec_helpers.sources import train as T
+from sevec_helpers.sources.world import CLASS_NAMES
 
 
 def test_vgg_mini_loads_offline_with_aliases():

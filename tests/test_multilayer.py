@@ -7,9 +7,9 @@ import torch
 import torch.nn as nn
 
 import sevec_helpers as sh
-from sevec_helpers.cache import DiskCache
-from sevec_helpers.sevec import fit_accumulators, rectified_layer_names
-from sevec_helpers.world import ObjectsDataset
+from sevec_helpers.sevecs.cache import DiskCache
+from sevec_helpers.sevecs.fit import fit_accumulators, rectified_layer_names
+from sevec_helpers.sources.world import ObjectsDataset
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,5 @@
 """Every claim judged on several networks (issue 19): network files of `python -m
-sevec_helpers.train` load from any folder with their checksums checked, a study swaps its
+sevec_helpers.sources.train` load from any folder with their checksums checked, a study swaps its
 network and the network's own gray-retrained partner while sharing data and cache, the
 rows across networks count a missing verdict as not testable and never a disagreement as
 reproduced, the summary recomputes every verdict on a network file, and the world's
@@ -15,14 +15,15 @@ import pytest
 import torch
 
 import sevec_helpers as sh
-from sevec_helpers import claims as C
-from sevec_helpers import models as M
-from sevec_helpers import profiles, viz
-from sevec_helpers import world as W
-from sevec_helpers.cache import DiskCache
-from sevec_helpers.chapters import PAPER_CHAPTERS, Record, across, network_results_dir, on_networks
-from sevec_helpers.chapters import summary
-from sevec_helpers.data import Cached
+from sevec_helpers.book import claims as C
+from sevec_helpers.book import figures as viz
+from sevec_helpers.book import profiles
+from sevec_helpers.book.chapters import summary
+from sevec_helpers.book.records import PAPER_CHAPTERS, Record, across, network_results_dir, on_networks
+from sevec_helpers.sevecs.cache import DiskCache
+from sevec_helpers.sources import models as M
+from sevec_helpers.sources import world as W
+from sevec_helpers.sources.datasets import Cached
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = dict(per_class_fit=8, per_class_eval=4, per_concept_fit=6, per_concept_eval=3, n_scenes=6)
@@ -36,7 +37,7 @@ RULES_V3_COMMIT = "4d8125f"   # "claims: rules v3 (issue 19), written and commit
 def _network_file(folder: Path, variant: str, seed: int, src: str) -> Path:
     """A network file as train writes it (name, variant, seeds in the metadata), weights copied
     from a shipped network so that no training runs here."""
-    from sevec_helpers.train import run_name
+    from sevec_helpers.sources.train import run_name
 
     name = run_name(variant, seed, seed)
     folder.mkdir(parents=True, exist_ok=True)
@@ -163,7 +164,7 @@ def test_the_summary_recomputes_every_verdict_on_a_network_file(tmp_path, capsys
     assert saved == [f"{c}.json" for c in PAPER_CHAPTERS]
     # the same numbers as the chapters' own headless twins on that network
     st = profiles.study("world", sizes=TINY).on_network(path)
-    from sevec_helpers.chapters import semantic_vectors
+    from sevec_helpers.book.chapters import semantic_vectors
 
     assert semantic_vectors.record(st).as_dict()["verdicts"] == out["records"]["01_semantic_vectors"]["verdicts"]
 
@@ -192,7 +193,7 @@ def test_the_command_line_prints_every_verdict_of_a_network(tmp_path, monkeypatc
 
 @pytest.mark.parametrize("name", M.REPLICATES)
 def test_each_replicate_is_the_recipe_with_its_own_seeds(name):
-    from sevec_helpers.train import RECIPE
+    from sevec_helpers.sources.train import RECIPE
 
     meta = json.loads((M.WEIGHTS_DIR / f"{name}.json").read_text())
     gray = json.loads((M.WEIGHTS_DIR / f"{M.GRAY_PARTNERS[name]}.json").read_text())
@@ -233,7 +234,7 @@ def test_world_renderings_are_shared_through_the_disk_cache_exactly(tmp_path, mo
         f[0]
     assert len(list(tmp_path.glob("tensors-*.entry"))) == 3          # colour and gray share one
     # a second reader (another kernel) draws only each dataset's probe image (of its key)
-    from sevec_helpers.world import generator as G
+    from sevec_helpers.sources.world import generator as G
 
     monkeypatch.setattr(G.MEMO, "budget", lambda: 0)
     drawn = []

@@ -13,9 +13,15 @@ import jupytext
 import pytest
 import yaml
 
-from sevec_helpers.chapters import CHAPTERS, PAPER_CHAPTERS, flat_numbers, load_results, network_results_dir
-from sevec_helpers.models import REPLICATES
-from sevec_helpers.claims import VERDICTS
+from sevec_helpers.book.claims.base import VERDICTS
+from sevec_helpers.book.records import (
+    CHAPTERS,
+    PAPER_CHAPTERS,
+    flat_numbers,
+    load_results,
+    network_results_dir,
+)
+from sevec_helpers.sources.models import REPLICATES
 
 ROOT = Path(__file__).resolve().parents[1]
 NB = ROOT / "notebooks"
@@ -167,8 +173,8 @@ def test_headless_twin_gives_the_notebooks_verdicts(ci_run, name):
     out, failures = ci_run
     if name in failures:
         pytest.skip("chapter failed; reported by test_chapter_runs_with_ci_parameters")
-    from sevec_helpers import profiles
-    from sevec_helpers.chapters import summary
+    from sevec_helpers.book import profiles
+    from sevec_helpers.book.chapters import summary
 
     params = yaml.safe_load((ROOT / "params" / "ci.yaml").read_text())
     study = profiles.study(params["profile"], sizes=params["sizes"], cache_dir=out / "cache",
@@ -212,7 +218,7 @@ def test_summary_counts_every_saved_claim_once(ci_run):
     out, failures = ci_run
     if "99_summary" in failures:
         pytest.skip("summary failed")
-    from sevec_helpers.chapters import summary
+    from sevec_helpers.book.chapters import summary
 
     records, computed = summary.collect(out / "results")
     assert not computed
@@ -242,7 +248,7 @@ def test_the_summary_shows_every_claim_on_every_network(ci_run):
     out, failures = ci_run
     if "99_summary" in failures:
         pytest.skip("summary failed")
-    from sevec_helpers.chapters import summary
+    from sevec_helpers.book.chapters import summary
 
     by_net = summary.collect_networks(out / "results")
     assert list(by_net) == ["vgg_mini", *REPLICATES]

@@ -69,7 +69,7 @@ def test_page_is_in_the_toc_after_chapter_8_and_launchable():
 
 def test_page_is_not_a_chapter_with_a_record():
     """The page has no verdicts: it is not in the chapters' registry (the summary runs those)."""
-    from sevec_helpers.chapters import CHAPTERS
+    from sevec_helpers.book.records import CHAPTERS
 
     assert PAGE.name not in CHAPTERS
 
@@ -98,7 +98,7 @@ def _write_boxes(root: Path, items, size=(60, 40)):
 
 
 def test_box_folder_scales_boxes_with_the_image(tmp_path):
-    from sevec_helpers.data import BoxFolder
+    from sevec_helpers.sources.datasets import BoxFolder
 
     _write_boxes(tmp_path / "s", [{"file": "a.png", "boxes": [[0, 0, 30, 20], [30, 10, 60, 40]], "labels": ["cup", "cat"]}])
     ds = BoxFolder(tmp_path / "s", _Spec.categories, _Spec.input_size, _Spec.normalize)
@@ -112,7 +112,7 @@ def test_box_folder_scales_boxes_with_the_image(tmp_path):
 
 
 def test_box_folder_refuses_what_it_cannot_read(tmp_path):
-    from sevec_helpers.data import BoxFolder
+    from sevec_helpers.sources.datasets import BoxFolder
 
     with pytest.raises(FileNotFoundError, match="annotations.json"):
         (tmp_path / "empty").mkdir()
@@ -132,9 +132,9 @@ def test_box_folder_refuses_what_it_cannot_read(tmp_path):
 def test_world_scenes_read_back_through_box_folder(tmp_path):
     """What `sevec world render --part scenes` writes, BoxFolder reads back: the same boxes and
     labels as the world's own scenes dataset, and pixel-identical images."""
-    from sevec_helpers import world as W
-    from sevec_helpers.data import BoxFolder
-    from sevec_helpers.world.vocabulary import CLASS_NAMES
+    from sevec_helpers.sources import world as W
+    from sevec_helpers.sources.datasets import BoxFolder
+    from sevec_helpers.sources.world.vocabulary import CLASS_NAMES
 
     dest = W.render(tmp_path, "scenes", n=3, progress=False)
     ds = BoxFolder(dest, list(CLASS_NAMES), 64)
@@ -149,8 +149,8 @@ def test_world_scenes_read_back_through_box_folder(tmp_path):
 
 def test_photo_composites_round_trip(tmp_path):
     pytest.importorskip("skimage")
-    from sevec_helpers import photos as P
-    from sevec_helpers.data import BoxFolder
+    from sevec_helpers.sources import photos as P
+    from sevec_helpers.sources.datasets import BoxFolder
 
     labels = {"chelsea": "cat", "coffee": "cup", "rocket": "cup"}
     dest = P.render(tmp_path, "composites", labels=labels, size=112)
@@ -172,7 +172,7 @@ def test_photo_folders_are_image_folders(tmp_path):
     pytest.importorskip("skimage")
     from torchvision.datasets import ImageFolder
 
-    from sevec_helpers import photos as P
+    from sevec_helpers.sources import photos as P
 
     labels = {"chelsea": "cat", "coffee": "cup"}
     train = ImageFolder(P.render(tmp_path, "views", labels=labels, split="train", per_class=2))

@@ -5,6 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import sevec_helpers as sh
+from sevec_helpers.evaluation import pointing
 
 E = (0.0, 0.1, 0.5, 0.9, 1.0)
 
@@ -73,7 +74,7 @@ def test_zero_energy_equals_argmax_rule():
     maps = torch.rand(50, 12, 12, generator=g)
     boxes = [[(2, 3, 8, 9)]] * 50
     r = sh.generalized_pointing_game(maps, boxes, (0.0,))
-    inside = sh.pointing.box_mask([(2, 3, 8, 9)], 12, 12).reshape(-1)
+    inside = pointing.box_mask([(2, 3, 8, 9)], 12, 12).reshape(-1)
     arg = maps.reshape(50, -1).argmax(1)
     assert r.per_image[:, 0].tolist() == inside[arg].tolist()
     classic = sh.pointing_game(maps, boxes, tolerance=0)
@@ -121,7 +122,7 @@ def test_vectorised_equals_reference(m, box, q):
 @settings(max_examples=150, deadline=None)
 @given(maps_st, box_st, st.integers(0, 35), st.floats(0.1, 10))
 def test_adding_outside_energy_never_raises_accuracy(m, box, pos, amount):
-    inside = sh.pointing.box_mask([box], 6, 6).numpy()
+    inside = pointing.box_mask([box], 6, 6).numpy()
     y, x = divmod(pos, 6)
     if inside[y, x]:
         return
@@ -142,7 +143,7 @@ def _cells(mask: torch.Tensor) -> set:
 
 
 def test_kept_pixels_pins_the_cut_off():
-    from sevec_helpers.pointing import kept_pixels
+    from sevec_helpers.evaluation.pointing import kept_pixels
 
     # total 15: the fewest top pixels holding m * 15 (5; 5+4 = 9; 5+4+3 = 12; 5+4+3+2 = 14; all)
     assert _cells(kept_pixels(MAP5, 0.0)) == {(4, 4)}
@@ -167,9 +168,9 @@ def test_kept_pixels_pins_the_cut_off():
 @settings(max_examples=150, deadline=None)
 @given(maps_st, box_st, st.sampled_from(E))
 def test_the_game_hits_exactly_when_the_kept_pixels_lie_in_the_box(m, box, e):
-    from sevec_helpers.pointing import kept_pixels
+    from sevec_helpers.evaluation.pointing import kept_pixels
 
     kept = kept_pixels(torch.tensor(m), e)
-    inside = sh.pointing.box_mask([box], 6, 6)
+    inside = pointing.box_mask([box], 6, 6)
     hit = bool(kept.any() and not (kept & ~inside).any())
     assert sh.generalized_pointing_game(torch.tensor(m)[None], [[box]], [e]).per_image[0, 0] == hit

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import sevec_helpers as sh
+from sevec_helpers.attribution import saliency
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 SPECIAL = st.sampled_from([0.0, -1.0, 1.0, 1e30, -1e30, float("nan"), float("inf"), -float("inf")])
@@ -59,7 +60,7 @@ def _ok_or_clear(fn):
 @given(shape=shapes, dtype=dtypes, special=st.one_of(st.none(), SPECIAL), device=devices,
        target=st.one_of(st.integers(-2, 5), st.lists(st.integers(-1, 4), min_size=0, max_size=3),
                         st.sampled_from(["zebra", 1.5, None, True])),
-       method=st.sampled_from(list(sh.saliency.METHODS)))
+       method=st.sampled_from(list(saliency.METHODS)))
 def test_saliency_inputs(shape, dtype, special, device, target, method):
     x = _tensor(shape, dtype, special, device)
     out = _ok_or_clear(lambda: sh.attribute(MODEL, x, target, method))

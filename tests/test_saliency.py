@@ -8,6 +8,7 @@ from captum.attr import GuidedBackprop, InputXGradient
 from conftest import hook_state
 
 import sevec_helpers as sh
+from sevec_helpers.core import layers
 
 
 def sevecs_with_rates(rates: torch.Tensor, layer: str) -> sh.SemanticVectors:
@@ -146,7 +147,7 @@ def _manual_semantic(m, x, target, mask, guided: bool):
             for i, mod in enumerate(seq):
                 if isinstance(mod, nn.ReLU):
                     seq[i] = _GuidedModule()
-    pool5 = int(sh.layers.layer_aliases(m)["pool5"].split(".")[1])
+    pool5 = int(layers.layer_aliases(m)["pool5"].split(".")[1])
     xin = x.clone().requires_grad_(True)
     p5 = m.features[: pool5 + 1](xin)
     rest = m.features[pool5 + 1 :](p5)

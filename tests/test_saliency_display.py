@@ -5,7 +5,7 @@ way are marked for the browser tests and render visibly even when they are peaky
 import matplotlib.pyplot as plt
 import numpy as np
 
-from sevec_helpers import viz
+from sevec_helpers.book import figures as viz
 
 
 def test_each_map_is_divided_by_its_own_99th_percentile():

@@ -7,6 +7,7 @@ import torch
 from conftest import PlantedNet, hook_state, planted_inputs
 
 import sevec_helpers as sh
+from sevec_helpers.sevecs import accumulator
 
 
 def analytic(patterns: np.ndarray, labels: np.ndarray, k: int):
@@ -84,12 +85,12 @@ def test_merge_of_shards_equals_whole():
     rng = np.random.default_rng(4)
     h = torch.tensor(rng.normal(size=(90, 40)))
     y = torch.tensor(rng.integers(0, 5, 90))
-    whole = sh.accumulator.SeVecAccumulator(5, 40)
+    whole = accumulator.SeVecAccumulator(5, 40)
     whole.update(h, y)
-    parts = [sh.accumulator.SeVecAccumulator(None, 40) for _ in range(3)]
+    parts = [accumulator.SeVecAccumulator(None, 40) for _ in range(3)]
     for i, p in enumerate(parts):
         p.update(h[i * 30 : (i + 1) * 30], y[i * 30 : (i + 1) * 30])
-    merged = sh.accumulator.SeVecAccumulator(5, 40).merge(parts[0]).merge(parts[1]).merge(parts[2])
+    merged = accumulator.SeVecAccumulator(5, 40).merge(parts[0]).merge(parts[1]).merge(parts[2])
     a, b = sh.SemanticVectors.from_accumulator(whole), sh.SemanticVectors.from_accumulator(merged)
     assert torch.equal(a.counts, b.counts)
     assert torch.allclose(a.vectors, b.vectors, atol=1e-7)
@@ -97,11 +98,11 @@ def test_merge_of_shards_equals_whole():
 
 
 def test_accumulator_grows_and_validates():
-    acc = sh.accumulator.SeVecAccumulator(None, 3)
+    acc = accumulator.SeVecAccumulator(None, 3)
     acc.update(torch.ones(2, 3), torch.tensor([0, 4]))
     assert acc.num_concepts == 5
     with pytest.raises(ValueError, match="out of range"):
-        sh.accumulator.SeVecAccumulator(2, 3).update(torch.ones(1, 3), torch.tensor([2]))
+        accumulator.SeVecAccumulator(2, 3).update(torch.ones(1, 3), torch.tensor([2]))
     with pytest.raises(ValueError, match="NaN"):
         acc.update(torch.tensor([[float("nan"), 1, 1]]), torch.tensor([0]))
     with pytest.raises(ValueError, match="one integer label per image"):

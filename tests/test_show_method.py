@@ -6,7 +6,7 @@ How "visible" and "computed from the public library" are defined here:
 - A chapter's *visible code* is every code cell of its MyST source except the parameters
   cell, the Colab install cell and cells tagged ``remove-cell``, ``remove-input`` or
   ``hide-input`` (what a reader of the static book cannot see).
-- A *verdict call* is a call of a rule of :mod:`sevec_helpers.claims` (a function annotated
+- A *verdict call* is a call of a rule of :mod:`sevec_helpers.book.claims` (a function annotated
   to return a ``Verdict``), through the module (``claims.table1(...)``, ``C.table1(...)``)
   or a name imported from it.
 - Its *inputs* are followed backwards through the visible cells: every name an argument
@@ -15,10 +15,10 @@ How "visible" and "computed from the public library" are defined here:
   found.
 - Those inputs must include at least one *method call*: a call of the top-level public API
   (``sh.<name>(...)``) or of a core or data-source module of ``sevec_helpers``
-  (``sevec_helpers.<module>.<name>(...)`` however imported), or a method of a value
+  (``sevec_helpers.<layer>.<module>.<name>(...)`` of a layer below the book, however imported), or a method of a value
   computed by one (``sv.retrieve(...)`` where ``sv = sh.fit_sevecs(...)``).
 - They must pass through no call of a chapter module (anything imported from
-  ``sevec_helpers.chapters``): presentation may sit beside the method, never in its path.
+  ``sevec_helpers.book.chapters``): presentation may sit beside the method, never in its path.
 
 Chapter 08 tests none of the paper's claims: its own checks (``claims.Check(...)``) are held
 to the same rule.
@@ -33,20 +33,18 @@ from pathlib import Path
 
 import pytest
 
-from sevec_helpers import claims
+from sevec_helpers.book import claims
 
 ROOT = Path(__file__).resolve().parents[1]
 NB = ROOT / "notebooks"
 CHAPTERS = sorted(p.stem for p in NB.glob("0[1-8]_*.md"))
 HIDDEN_TAGS = ("remove-cell", "remove-input", "hide-input", "parameters")
 
-# modules whose functions are the method (core and data sources); the rest of the package
-# is profiles, book helpers and presentation
-METHOD_MODULES = {"layers", "features", "accumulator", "sevec", "saliency", "editing", "pointing", "metrics",
-                  "distributed", "localization", "attribution", "significance", "concept_vectors",
-                  "models", "world", "data", "photos", "analysis"}
+# the layers whose functions are the method (sevec_helpers._layout); the book layer above them
+# is profiles, verdict rules and presentation
+METHOD_LAYERS = {"core", "sevecs", "attribution", "evaluation", "sources"}
 RULES = {name for name, fn in inspect.getmembers(claims, inspect.isfunction)
-         if fn.__module__ == claims.__name__ and "Verdict" in str(inspect.signature(fn).return_annotation)}
+         if fn.__module__.startswith(claims.__name__ + ".") and "Verdict" in str(inspect.signature(fn).return_annotation)}
 
 
 def visible_cells(md_text: str) -> list[str]:
@@ -108,7 +106,7 @@ class Program:
         return [n.id for n in ast.walk(target) if isinstance(n, ast.Name)]
 
     def origin(self, func: ast.AST) -> str | None:
-        """What a called expression resolves to ("sevec_helpers.chapters.validation.table1", ...)."""
+        """What a called expression resolves to ("sevec_helpers.book.chapters.validating_sevecs.table1", ...)."""
         parts = []
         while isinstance(func, ast.Attribute):
             parts.append(func.attr)
@@ -119,7 +117,7 @@ class Program:
 
     def is_chapter(self, call: ast.Call) -> bool:
         o = self.origin(call.func)
-        return o is not None and o.startswith("sevec_helpers.chapters")
+        return o is not None and o.startswith("sevec_helpers.book.chapters")
 
     def is_method(self, call: ast.Call) -> bool:
         o = self.origin(call.func)
@@ -127,12 +125,12 @@ class Program:
             return False
         parts = o.split(".")
         if len(parts) == 2:                     # sh.fit_sevecs
-            return not o.startswith("sevec_helpers.chapters")
-        return parts[1] in METHOD_MODULES       # sevec_helpers.saliency.attribute, A.precision_at_k, ...
+            return not o.startswith("sevec_helpers.book.chapters")
+        return parts[1] in METHOD_LAYERS        # sevec_helpers.attribution.saliency.attribute, A.precision_at_k, ...
 
     def is_rule(self, call: ast.Call, rules=RULES) -> bool:
         o = self.origin(call.func)
-        return o is not None and o.startswith("sevec_helpers.claims.") and o.rsplit(".", 1)[1] in rules
+        return o is not None and o.startswith("sevec_helpers.book.claims.") and o.rsplit(".", 1)[1] in rules
 
     def closure(self, node: ast.AST) -> list[ast.Call]:
         """Every call in ``node`` and in the definitions of every name it uses, transitively."""
@@ -185,16 +183,16 @@ def _cell(code: str, tags: str = "") -> str:
     return f"```{{code-cell}} ipython3\n{tags}{code}\n```\n"
 
 
-GOOD = (_cell("import sevec_helpers as sh\nfrom sevec_helpers import claims, analysis as A\n"
-              "from sevec_helpers.chapters import validation as ch")
+GOOD = (_cell("import sevec_helpers as sh\nfrom sevec_helpers.book import claims\nfrom sevec_helpers.evaluation import stats as A\n"
+              "from sevec_helpers.book.chapters import validating_sevecs as ch")
         + _cell("sv = sh.fit_sevecs(model, data, layer='fc1')\nf = sh.extract_features(model, hold, 'fc1')\n"
                 "prec = A.precision_at_k(sv, f.values, rel, 8)\nm, lo, hi = A.bootstrap_mean(prec)")
         + _cell("v = claims.retrieval('fig1', 'classes', m, lo, hi, 0.1)\nch.show(v)"))
-HIDDEN = (_cell("import sevec_helpers as sh\nfrom sevec_helpers import claims\n"
-                "from sevec_helpers.chapters import validation as ch")
+HIDDEN = (_cell("import sevec_helpers as sh\nfrom sevec_helpers.book import claims\n"
+                "from sevec_helpers.book.chapters import validating_sevecs as ch")
           + _cell("sv = sh.fit_sevecs(model, data, layer='fc1')\nt1 = ch.table1(study)")
           + _cell("v = claims.table1(t1.mean, t1.sem, t1.sem_diff)"))
-COLLAPSED = (_cell("import sevec_helpers as sh\nfrom sevec_helpers import claims")
+COLLAPSED = (_cell("import sevec_helpers as sh\nfrom sevec_helpers.book import claims")
              + _cell("r = sh.perturbation_study(model, hold, sv)\nv = claims.table1(r.mean, r.sem, r.sem_diff)",
                      ":tags: [remove-input]\n"))
 

@@ -10,7 +10,7 @@ import torch
 from scipy import stats
 
 import sevec_helpers as sh
-from sevec_helpers import significance as S
+from sevec_helpers.sevecs import significance as S
 
 
 def test_random_sevecs_are_seeded_fits_of_random_sets_of_the_given_size():

@@ -23,15 +23,16 @@ import torch.nn as nn
 from torch.utils.data import TensorDataset
 
 import sevec_helpers as sh
-from sevec_helpers import _fingerprint as FP
-from sevec_helpers import analysis, editing, metrics
-from sevec_helpers import world as W
-from sevec_helpers.cache import DiskCache
-from sevec_helpers.editing import edit_study, mask_edit
-from sevec_helpers.sevec import SemanticVectors
+from sevec_helpers.core import fingerprint as FP
+from sevec_helpers.evaluation import editing, metrics
+from sevec_helpers.evaluation import stats as analysis
+from sevec_helpers.evaluation.editing import edit_study, mask_edit
+from sevec_helpers.sevecs.cache import DiskCache
+from sevec_helpers.sevecs.vectors import SemanticVectors
+from sevec_helpers.sources import world as W
 
 TESTS = Path(__file__).parent
-PKG = Path(FP.__file__).parent
+PKG = Path(FP.__file__).parents[1]   # the package root (fingerprint is core/fingerprint.py)
 
 
 def _tiny():
@@ -68,21 +69,21 @@ def _edit(path: Path, code: str) -> None:
 # ---------------------------------------------------------------------------------------
 
 def test_code_fingerprint_follows_imports_and_ignores_docstrings_and_comments(package_copy):
-    before = FP.code_fingerprint("sevec_helpers.sevec")
-    assert {"sevec.py", "accumulator.py", "features.py", "layers.py"} <= set(before["modules"])
-    assert "saliency.py" not in before["modules"] and "chapters/scenes.py" not in before["modules"]
+    before = FP.code_fingerprint("sevec_helpers.sevecs.fit")
+    assert {"sevecs/fit.py", "sevecs/vectors.py", "sevecs/accumulator.py", "core/features.py", "core/layers.py"} <= set(before["modules"])
+    assert "attribution/saliency.py" not in before["modules"] and "book/chapters/scenes.py" not in before["modules"]
     assert before["versions"]["torch"] == torch.__version__
-    _edit(package_copy / "accumulator.py", "# a comment\n\ndef _helper():\n    \"\"\"Only a docstring.\"\"\"\n")
-    mid = FP.code_fingerprint("sevec_helpers.sevec")
-    _edit(package_copy / "accumulator.py", "X = 1")
-    after = FP.code_fingerprint("sevec_helpers.sevec")
+    _edit(package_copy / "sevecs" / "accumulator.py", "# a comment\n\ndef _helper():\n    \"\"\"Only a docstring.\"\"\"\n")
+    mid = FP.code_fingerprint("sevec_helpers.sevecs.fit")
+    _edit(package_copy / "sevecs" / "accumulator.py", "X = 1")
+    after = FP.code_fingerprint("sevec_helpers.sevecs.fit")
     changed = {m for m in after["modules"] if after["modules"][m] != mid["modules"][m]}
     # the function _helper is new code; a comment or docstring alone is not
-    assert mid["modules"]["accumulator.py"] != before["modules"]["accumulator.py"]
-    assert changed == {"accumulator.py"}
-    p = package_copy / "layers.py"
+    assert mid["modules"]["sevecs/accumulator.py"] != before["modules"]["sevecs/accumulator.py"]
+    assert changed == {"sevecs/accumulator.py"}
+    p = package_copy / "core" / "layers.py"
     p.write_text(p.read_text().replace('"""', '"""Edited docstring. ', 1) + "\n# trailing comment\n")
-    assert FP.code_fingerprint("sevec_helpers.sevec")["modules"] == after["modules"]
+    assert FP.code_fingerprint("sevec_helpers.sevecs.fit")["modules"] == after["modules"]
 
 
 def test_an_imported_module_keeps_the_digest_of_the_code_it_runs(package_copy, monkeypatch):
@@ -91,39 +92,39 @@ def test_an_imported_module_keeps_the_digest_of_the_code_it_runs(package_copy, m
     import types
 
     mod = types.ModuleType("sevec_helpers._stale_probe")
-    mod.__file__ = str((package_copy / "accumulator.py").resolve())
+    mod.__file__ = str((package_copy / "sevecs" / "accumulator.py").resolve())
     monkeypatch.setitem(sys.modules, mod.__name__, mod)  # as if the copy's accumulator.py were imported
-    first = FP.code_fingerprint("sevec_helpers.sevec")
-    _edit(package_copy / "accumulator.py", "CHANGED = 1")
-    _edit(package_copy / "features.py", "CHANGED = 1")     # not imported: its edit counts at once
-    second = FP.code_fingerprint("sevec_helpers.sevec")
-    assert second["modules"]["accumulator.py"] == first["modules"]["accumulator.py"]
-    assert second["modules"]["features.py"] != first["modules"]["features.py"]
+    first = FP.code_fingerprint("sevec_helpers.sevecs.fit")
+    _edit(package_copy / "sevecs" / "accumulator.py", "CHANGED = 1")
+    _edit(package_copy / "core" / "features.py", "CHANGED = 1")     # not imported: its edit counts at once
+    second = FP.code_fingerprint("sevec_helpers.sevecs.fit")
+    assert second["modules"]["sevecs/accumulator.py"] == first["modules"]["sevecs/accumulator.py"]
+    assert second["modules"]["core/features.py"] != first["modules"]["core/features.py"]
 
 
 def test_a_code_change_invalidates_exactly_the_entries_that_depend_on_it(package_copy, tmp_path, caplog):
     model, data = _tiny()
     sv0, f0, a0 = _compute(DiskCache(tmp_path / "c"), model, data)
 
-    _edit(package_copy / "saliency.py", "CHANGED = 1")        # nothing here depends on saliency
+    _edit(package_copy / "attribution" / "saliency.py", "CHANGED = 1")        # nothing here depends on saliency
     c = DiskCache(tmp_path / "c")
     _compute(c, model, data)
     assert (c.hits, c.misses) == (3, 0)
 
-    _edit(package_copy / "accumulator.py", "CHANGED = 1")     # the SeVecs do; features and accuracy do not
+    _edit(package_copy / "sevecs" / "accumulator.py", "CHANGED = 1")     # the SeVecs do; features and accuracy do not
     c = DiskCache(tmp_path / "c")
-    with caplog.at_level(logging.INFO, logger="sevec_helpers.cache"):
+    with caplog.at_level(logging.INFO, logger="sevec_helpers.sevecs.cache"):
         sv1, f1, a1 = _compute(c, model, data)
     assert (c.hits, c.misses) == (2, 1)
-    assert c.events == [("sevecs @ 5", "code changed (accumulator.py)")]
-    assert [r.getMessage() for r in caplog.records] == ["cache: sevecs @ 5 recomputed: code changed (accumulator.py)"]
+    assert c.events == [("sevecs @ 5", "code changed (sevecs/accumulator.py)")]
+    assert [r.getMessage() for r in caplog.records] == ["cache: sevecs @ 5 recomputed: code changed (sevecs/accumulator.py)"]
     assert caplog.records[0].levelno == logging.WARNING
     assert torch.equal(sv1.vectors, sv0.vectors) and torch.equal(f1.values, f0.values)
 
-    _edit(package_copy / "features.py", "CHANGED = 1")        # every entry does
+    _edit(package_copy / "core" / "features.py", "CHANGED = 1")        # every entry does
     c = DiskCache(tmp_path / "c")
     _compute(c, model, data)
-    assert c.misses == 3 and all(r == "code changed (features.py)" for _, r in c.events)
+    assert c.misses == 3 and all(r == "code changed (core/features.py)" for _, r in c.events)
 
 
 def test_a_torch_upgrade_is_a_code_change(tmp_path, monkeypatch):
@@ -140,13 +141,13 @@ def test_a_torch_upgrade_is_a_code_change(tmp_path, monkeypatch):
 def test_conceptworld_data_is_keyed_by_its_drawing_code(package_copy, tmp_path):
     ds = W.ObjectsDataset(W.ConceptWorld(0), "train", 1)
     fp0 = ds.fingerprint()
-    assert {"world/draw.py", "world/generator.py", "world/vocabulary.py"} <= set(fp0["code"]["modules"])
+    assert {"sources/world/draw.py", "sources/world/generator.py", "sources/world/vocabulary.py"} <= set(fp0["code"]["modules"])
     # a change to how one texture is drawn need not change the probed image: the code digest does
-    _edit(package_copy / "world" / "draw.py", "def _unused_stripes():\n    return 2")
+    _edit(package_copy / "sources" / "world" / "draw.py", "def _unused_stripes():\n    return 2")
     fp1 = ds.fingerprint()
     assert fp1["probe"] == fp0["probe"] and fp1 != fp0
     scenes = W.ScenesDataset(W.ConceptWorld(0), "test", 2)
-    assert "world/draw.py" in scenes.fingerprint()["code"]["modules"]
+    assert "sources/world/draw.py" in scenes.fingerprint()["code"]["modules"]
 
 
 def test_no_cache_key_in_the_package_has_a_hand_bumped_version():
@@ -165,14 +166,14 @@ def test_no_cache_key_in_the_package_has_a_hand_bumped_version():
 def test_a_chapter_level_key_without_code_gets_the_code_of_its_compute_function(tmp_path, package_copy):
     c = DiskCache(tmp_path)
     assert c.get("tensors", {"what": "x"}, lambda: {"v": torch.ones(2)})["v"].sum() == 2
-    _edit(package_copy / "cache.py", "CHANGED = 1")  # this lambda lives in tests: only package code counts
+    _edit(package_copy / "sevecs" / "cache.py", "CHANGED = 1")  # this lambda lives in tests: only package code counts
     c = DiskCache(tmp_path)
     c.get("tensors", {"what": "x"}, lambda: {"v": torch.ones(2)})
     assert c.misses == 0
     key = {"what": "y"}
     fn = FP.code_fingerprint  # a compute function defined in the package: its module's code is in the key
     full = DiskCache._full_key(key, fn)
-    assert "_fingerprint.py" in full["code"]["modules"]
+    assert "core/fingerprint.py" in full["code"]["modules"]
 
 
 # ---------------------------------------------------------------------------------------
@@ -195,7 +196,7 @@ def test_a_damaged_entry_is_reported_recomputed_and_never_loaded(tmp_path, damag
             b = b""
         p.write_bytes(bytes(b))
     c = DiskCache(tmp_path)
-    with caplog.at_level(logging.WARNING, logger="sevec_helpers.cache"):
+    with caplog.at_level(logging.WARNING, logger="sevec_helpers.sevecs.cache"):
         sv1, f1, a1 = _compute(c, model, data)
     assert c.misses == 3
     want = {"flip": "checksum mismatch", "truncate": "truncated", "empty": "not a sevec_helpers cache entry"}[damage]
@@ -512,4 +513,4 @@ def test_one_standard_error_of_the_mean():
     assert r.sem("sevec_mask") == metrics.sem(d["sevec_mask"])
     assert r.sem_diff == pytest.approx(metrics.sem(d["sevec_mask"] - d["associated_neuron"]))
     copies = [p.relative_to(PKG).as_posix() for p in PKG.rglob("*.py") if "ddof=1) / " in p.read_text()]
-    assert copies == ["metrics.py"]  # no second copy of the formula
+    assert copies == ["evaluation/metrics.py"]  # no second copy of the formula

@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-from sevec_helpers import train as T
+from sevec_helpers.sources import train as T
 
 
 def test_default_run_is_the_shipped_network():

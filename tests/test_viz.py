@@ -9,7 +9,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from sevec_helpers import viz, widgets  # noqa: E402
+from sevec_helpers.book import figures as viz  # noqa: E402
+from sevec_helpers.book import widgets
 
 
 def test_figure_png_notes_its_smallest_text_in_image_pixels():

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from sevec_helpers import world as W
-from sevec_helpers.world import vocabulary as V
+from sevec_helpers.sources import world as W
+from sevec_helpers.sources.world import vocabulary as V
 
 
 def test_same_seed_same_bytes_fresh_seed_fresh_images():
@@ -195,7 +195,7 @@ def test_render_failure_leaves_nothing(tmp_path, monkeypatch):
 
 
 def test_the_memo_returns_the_same_draws_as_drawing_afresh_and_copies(monkeypatch):
-    from sevec_helpers.world import generator as G
+    from sevec_helpers.sources.world import generator as G
 
     w = W.ConceptWorld(seed=5)
     G.MEMO.clear()
@@ -221,7 +221,7 @@ def test_the_memo_returns_the_same_draws_as_drawing_afresh_and_copies(monkeypatc
 
 
 def test_the_memo_keeps_to_its_budget_and_refuses_a_bad_setting(monkeypatch):
-    from sevec_helpers.world import generator as G
+    from sevec_helpers.sources.world import generator as G
 
     G.MEMO.clear()
     w = W.ConceptWorld(seed=5)

@@ -1,7 +1,7 @@
 """Links between the chapters' code and the API reference page (book/api.md).
 
 - A docstring may name another public object briefly (``:func:`fit_sevecs``` inside
-  ``sevec_helpers.accumulator``): a Python cross-reference Sphinx cannot resolve in the
+  ``sevec_helpers.sevecs.accumulator``): a Python cross-reference Sphinx cannot resolve in the
   object's own module is resolved to the one documented object whose full name ends with
   that name (``sevec_helpers.fit_sevecs``), so short names work everywhere and nitpicky
   builds stay clean. A name that matches none, or several, stays unresolved (and warns).
@@ -35,7 +35,7 @@ def resolve_short_names(app, env, node, contnode):
     target = node.get("reftarget", "")
     if not target:
         return None
-    # a full module path to a re-exported name (sevec_helpers.saliency.attribute) means the
+    # a full module path to a re-exported name (sevec_helpers.attribution.saliency.attribute) means the
     # public entry (sevec_helpers.attribute); any other name is looked up by its last parts
     short = target.lstrip(".~").split(".")[-1] if target.startswith(PUBLIC_PREFIX) else target.lstrip(".~")
     kinds = {"func": ("function",), "meth": ("method",), "class": ("class", "exception"),

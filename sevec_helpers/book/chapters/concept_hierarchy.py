@@ -1,0 +1,151 @@
+"""Chapter 3, the concept hierarchy (paper Sec. 4.1, Fig. 3): presentation only.
+
+The notebook shows the method in its own cells: the class SeVecs from
+:func:`sevec_helpers.fit_sevecs`, their t-SNE (:func:`sevec_helpers.evaluation.stats.tsne_2d`), the
+clustering scores against label shuffles (:func:`sevec_helpers.evaluation.stats.cluster_scores`)
+and the verdict rule :func:`sevec_helpers.book.claims.hierarchy.hierarchy`. This module draws the
+figures and tables from those results, assembles the chapter's :class:`Record`, and
+:func:`record` repeats the notebook's calls, in the same order, without figures.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from sevec_helpers.book import claims as C
+from sevec_helpers.book import figures as viz
+from sevec_helpers.book.profiles import Study
+from sevec_helpers.book.records import Record, network_of
+from sevec_helpers.evaluation import stats as A
+from sevec_helpers.sevecs.fit import fit_sevecs
+from sevec_helpers.sevecs.vectors import SemanticVectors
+
+LAYER = "fc1"
+LEVELS = ("superclass", "group")
+N_PERM = 500          # label shuffles per permutation test
+NO_HIERARCHY = "(no hierarchy given)"
+
+
+def scatter(xy: np.ndarray, sv: SemanticVectors, labels: dict[str, list[str]], level: str):
+    """Fig. 3: the t-SNE points of the class SeVecs, coloured by ``level``; circle size D_c.
+
+    Parameters
+    ----------
+    xy : ndarray (K, 2)
+        The projection (:func:`sevec_helpers.evaluation.stats.tsne_2d`).
+    sv : SemanticVectors
+        The class SeVecs (names and D_c).
+    labels : dict
+        Level -> one label per class; a level missing (no hierarchy) colours every point alike.
+    level : str
+        "superclass" or "group".
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    colour = labels.get(level, [NO_HIERARCHY] * len(sv))
+    sizes = 40 + 900 * np.nan_to_num(sv.diversity.numpy())
+    return viz.scatter_2d(xy, sv.names, colour, sizes, title=f"class SeVecs by {level}")
+
+
+def scores_table(scores: dict[str, dict]):
+    """The clustering scores of :func:`sevec_helpers.evaluation.stats.cluster_scores`, one row per level.
+
+    Parameters
+    ----------
+    scores : dict
+        Level -> the scores; empty when the profile gives no hierarchy.
+
+    Returns
+    -------
+    Markdown
+    """
+    if not scores:
+        return viz.Markdown("This profile gives no class hierarchy, so there is nothing to test the clusters against.")
+    return viz.markdown_table(
+        ["grouped by", "silhouette", "shuffled", "p", "nearest neighbour same", "shuffled", "p"],
+        [[lvl, d["silhouette"], d["silhouette_perm_mean"], d["silhouette_p"], d["nn_agreement"],
+          d["nn_agreement_perm_mean"], d["nn_agreement_p"]] for lvl, d in scores.items()])
+
+
+def relevance_heatmaps(relevance, names: Sequence[str], labels: dict[str, list[str]]):
+    """cos(v_a, v_b) between all classes, ordered by the hierarchy or by name (a menu).
+
+    Parameters
+    ----------
+    relevance : Tensor or ndarray (K, K)
+        ``sv.relevance()``.
+    names : list of str
+        The class names.
+    labels : dict
+        Level -> one label per class (may be empty: then both orders are by name).
+
+    Returns
+    -------
+    The interactive figure (static view in the book).
+    """
+    rel = np.asarray(relevance)
+    none = [NO_HIERARCHY] * len(names)
+    sup, grp = labels.get("superclass", none), labels.get("group", none)
+    order = sorted(range(len(names)), key=lambda i: (sup[i], grp[i], names[i]))
+    by_name = sorted(range(len(names)), key=lambda i: names[i])
+    lab = [f"{sup[i][:3]}/{grp[i]}/{names[i]}" if labels else names[i] for i in order]
+    return viz.show_interactive(viz.heatmap_dropdown({
+        "ordered by hierarchy": (rel[np.ix_(order, order)], lab, lab),
+        "ordered by name": (rel[np.ix_(by_name, by_name)], [names[i] for i in by_name],
+                            [names[i] for i in by_name])}, title="cos(v_a, v_b) between class SeVecs"))
+
+
+def _untestable(level: str, study: Study) -> C.Verdict:
+    return C.untestable(f"fig3_{level}", f"Fig. 3: class SeVecs cluster by {level}", "clear clusters in t-SNE (no "
+                        "number)", f"profile {study.profile!r} gives no class hierarchy")
+
+
+def record(study: Study, verdicts: Sequence[C.Verdict] | None = None, *, scores: dict[str, dict] | None = None,
+           tsne: np.ndarray | None = None) -> Record:
+    """The chapter's record: assembled from the verdicts the notebook computed, or (headless,
+    ``verdicts=None``) computed by the notebook's calls in the notebook's order, without figures.
+
+    Parameters
+    ----------
+    study : Study
+    verdicts : list of Verdict, optional
+        :func:`sevec_helpers.book.claims.hierarchy.hierarchy` for each level the profile gives. None: fit
+        the class SeVecs (:func:`sevec_helpers.fit_sevecs`), project them
+        (:func:`sevec_helpers.evaluation.stats.tsne_2d`), score the clusters
+        (:func:`sevec_helpers.evaluation.stats.cluster_scores`) and judge them here.
+    scores : dict, optional
+        Level -> the cluster scores the verdicts came from (with ``verdicts``).
+    tsne : ndarray (K, 2), optional
+        The projection (with ``verdicts``).
+
+    Returns
+    -------
+    Record
+        One row per level of :data:`LEVELS`, in that order; a level without labels (no
+        hierarchy in the profile) is a "not testable" row saying so.
+
+    Raises
+    ------
+    ValueError
+        A verdict that is not one of this chapter's rows, or ``verdicts`` without
+        ``scores`` and ``tsne``.
+    """
+    if verdicts is None:
+        sv = fit_sevecs(study.model, study.dataset("class_fit"), layer=LAYER, cache=study.cache, **study.run)
+        labels = {lvl: [c[lvl] for c in study.truth] for lvl in LEVELS} if study.truth else {}
+        tsne = A.tsne_2d(sv.vectors, seed=0)
+        scores = {lvl: A.cluster_scores(sv.vectors, labels[lvl], n_perm=N_PERM, seed=0) for lvl in labels}
+        verdicts = [C.hierarchy(lvl, s["silhouette"], s["silhouette_p"], s["nn_agreement"], s["nn_agreement_p"],
+                                s["silhouette_perm_mean"], s["nn_agreement_perm_mean"]) for lvl, s in scores.items()]
+    elif scores is None or tsne is None:
+        raise ValueError("pass scores= and tsne= with verdicts= (what the verdicts were computed from)")
+    by_id = {v.id: v for v in verdicts}
+    unknown = sorted(set(by_id) - {f"fig3_{lvl}" for lvl in LEVELS})
+    if unknown:
+        raise ValueError(f"not rows of chapter 3: {unknown}; expected fig3_superclass and fig3_group")
+    rows = [by_id.get(f"fig3_{lvl}") or _untestable(lvl, study) for lvl in LEVELS]
+    return Record("03_concept_hierarchy", study.profile, {"scores": scores, "tsne": tsne}, rows, network=network_of(study))
