@@ -292,8 +292,8 @@ def _pointing_game(a) -> int:
 
     from sevec_helpers.attribution.saliency import attribute, reduce_channels
     from sevec_helpers.core.atomic import atomic_write
+    from sevec_helpers.evaluation.localization import scene_pairs
     from sevec_helpers.evaluation.pointing import generalized_pointing_game
-    from sevec_helpers.evaluation.scene_stats import scene_pairs
 
     out = Path(a.out)
     if out.suffix not in (".json", ".csv"):

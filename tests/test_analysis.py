@@ -7,6 +7,7 @@ import torch
 import sevec_helpers as sh
 from sevec_helpers.book import claims
 from sevec_helpers.book.records import Record, flat_numbers, load_results
+from sevec_helpers.evaluation import localization as L
 from sevec_helpers.evaluation import scene_stats as E
 from sevec_helpers.evaluation import stats as A
 
@@ -126,15 +127,15 @@ def test_energy_share_and_box_area():
     m = torch.zeros(2, 4, 4)
     m[0, 0, 0], m[0, 3, 3] = 3.0, 1.0   # 3/4 of the energy in the top-left box
     m[1] = 1.0                          # uniform: the box's area, 4/16
-    assert E.energy_share(m, [[(0, 0, 2, 2)], [(0, 0, 2, 2)]]).tolist() == [0.75, 0.25]
-    assert E.box_area_share([[(0, 0, 2, 2)], [(0, 0, 4, 4), (0, 0, 1, 1)]], 4, 4).tolist() == [0.25, 1.0]
+    assert L.energy_share(m, [[(0, 0, 2, 2)], [(0, 0, 2, 2)]]).tolist() == [0.75, 0.25]
+    assert L.box_area_share([[(0, 0, 2, 2)], [(0, 0, 4, 4), (0, 0, 1, 1)]], 4, 4).tolist() == [0.25, 1.0]
 
 
 def test_discriminativeness_on_hand_built_metrics():
     # 3 scenes, 2 pairs each; the semantic map adds 0.2 in every pair; controls: other -0.1, permuted 0
     scene = np.array([0, 0, 1, 1, 2, 2])
     plain = np.array([0.3, 0.4, 0.2, 0.5, 0.3, 0.3])
-    m = E.SceneMetrics(scene, np.array([0, 1, 2, 3, 0, 4]), np.array([1, 0, 3, 2, 4, 0]), np.full(6, 0.2),
+    m = L.SceneMetrics(scene, np.array([0, 1, 2, 3, 0, 4]), np.array([1, 0, 3, 2, 4, 0]), np.full(6, 0.2),
                        np.array([0.0]))
     m.share = {"GuidedBP": plain, "Semantic GuidedBP": plain + 0.2, "Semantic GuidedBP (permuted mask)": plain.copy(),
                "Semantic GuidedBP (other object's mask)": plain - 0.1}
@@ -148,7 +149,7 @@ def test_discriminativeness_on_hand_built_metrics():
     v = claims.discriminative("GuidedBP", d["effect"], d["other"], d["permuted"], vs_permuted=(0.2, 0.2, 0.2),
                               plain=float(plain.mean()), separation=(0.2, 0.2, 0.2))
     assert v.verdict == claims.REPRODUCED
-    back = E.SceneMetrics.from_tensors(m.as_tensors())
+    back = L.SceneMetrics.from_tensors(m.as_tensors())
     assert np.array_equal(back.share["GuidedBP"], plain) and back.rows("GuidedBP").tolist() == list(range(6))
 
 

@@ -145,8 +145,7 @@ class _Pinned(torch.nn.Module):
 def test_entry_points_compute_where_the_model_lives(monkeypatch):
     """With the default device pointing elsewhere ('meta', where nothing can be computed), every
     entry point still computes on the model's device (the CPU here) and never moves the model."""
-    from sevec_helpers.evaluation import metrics
-    from sevec_helpers.evaluation import scene_stats as scene_eval
+    from sevec_helpers.evaluation import localization, metrics
 
     monkeypatch.setattr(inputs, "default_device", lambda: torch.device("meta"))
     torch.manual_seed(0)
@@ -164,7 +163,7 @@ def test_entry_points_compute_where_the_model_lives(monkeypatch):
     metrics.accuracy(m, (x, y), 3)
     scenes = [(x[i], {"boxes": torch.tensor([[0, 0, 4, 4], [4, 4, 8, 8]]), "labels": torch.tensor([0, 1])})
               for i in range(2)]
-    scene_eval.scene_metrics(m, scenes, sv, [0.0, 0.5], tolerance=1.0)
+    localization.scene_metrics(m, scenes, sv, [0.0, 0.5], tolerance=1.0)
     assert f.values.device.type == "cpu" and set(seen) == {"cpu"}
 
 

@@ -182,7 +182,7 @@ def test_restrict_outputs_keeps_aliases_and_picks_columns():
 
 def test_imagenette_profile_with_paired_scenes(tmp_path):
     from sevec_helpers.book import profiles
-    from sevec_helpers.evaluation import scene_stats as E
+    from sevec_helpers.evaluation import localization as L
 
     F.imagenette_tree(tmp_path)
     s = profiles.study("imagenette", sizes=dict(model="alexnet", weights=None, imagenette_root=str(tmp_path),
@@ -194,6 +194,6 @@ def test_imagenette_profile_with_paired_scenes(tmp_path):
     x, t = s.dataset("scenes")[0]
     assert x.shape == (3, 224, 224) and t["boxes"].tolist()[0] == [0, 56, 112, 168]
     assert t["labels"][0] != t["labels"][1]
-    res = E.scene_maps(s.model, s.dataset("scenes"), sv)
+    res = L.scene_maps(s.model, s.dataset("scenes"), sv)
     assert res.maps["Semantic GuidedBP"].shape == (6, 224, 224)
     assert res.maps["Semantic GuidedBP (other object's mask)"].shape == (6, 224, 224)

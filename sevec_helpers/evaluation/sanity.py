@@ -23,7 +23,7 @@ import torch
 import torch.nn as nn
 
 from sevec_helpers.attribution.saliency import attribute, reduce_channels
-from sevec_helpers.evaluation.scene_stats import energy_share, scene_pairs
+from sevec_helpers.evaluation.localization import energy_share, scene_pairs
 from sevec_helpers.sevecs.vectors import SemanticVectors
 
 _PARAM_LAYERS = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear, nn.BatchNorm1d, nn.BatchNorm2d)

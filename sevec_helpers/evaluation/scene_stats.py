@@ -1,32 +1,14 @@
-"""Saliency over scenes, the book's measurements on top of :mod:`sevec_helpers.evaluation.localization`
+"""Intervals over scenes for Fig. 6 and Fig. 7, on top of :mod:`sevec_helpers.evaluation.localization`
 (the method: pairs, maps, energy shares, pointing-game hits): the changes against the plain
-map with 95% bootstrap intervals over scenes, for Fig. 6 and Fig. 7.
-
-The names of :mod:`sevec_helpers.evaluation.localization` are re-exported here for the code that
-imported them from this module.
+map with 95% bootstrap intervals over scenes (a scene with several objects gives several
+pairs, which are not independent).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from sevec_helpers.evaluation.localization import (  # noqa: F401  (re-exported)
-    CENTRE,
-    OTHER,
-    OWN,
-    PERMUTED,
-    PLAIN,
-    VARIANTS,
-    SceneMetrics,
-    ScenePairs,
-    box_area_share,
-    energy_share,
-    iter_scene_maps,
-    map_name,
-    scene_maps,
-    scene_metrics,
-    scene_pairs,
-)
+from sevec_helpers.evaluation.localization import OTHER, OWN, PERMUTED, PLAIN, SceneMetrics, map_name
 from sevec_helpers.evaluation.pointing import PointingResult
 from sevec_helpers.evaluation.stats import N_BOOT, bootstrap_mean
 
