@@ -6,7 +6,7 @@ import torch
 
 import sevec_helpers as sh
 from sevec_helpers.book import claims
-from sevec_helpers.book.records import Record, flat_numbers, load_results
+from sevec_helpers.book.records import Record, flat_numbers, load_records
 from sevec_helpers.evaluation import localization as L
 from sevec_helpers.evaluation import scene_stats as E
 from sevec_helpers.evaluation import stats as A
@@ -156,11 +156,14 @@ def test_discriminativeness_on_hand_built_metrics():
 def test_records_roundtrip_and_flat_numbers(tmp_path):
     v = claims.table2(1, -0.5, 0.001, 40, 0.0)
     c = claims.Check("x", "a check", "ours", "reading", {"n": 3})
-    rec = Record("ch", "world", {"a": np.float64(0.5), "b": [1, float("nan")], "t": torch.tensor([2.0])}, [v], [c])
-    rec.save(tmp_path)
-    back = load_results(tmp_path)["ch"]
+    rec = Record("ch", "world", {"a": np.float64(0.5), "b": [1, float("nan")], "t": torch.tensor([2.0])}, [v], [c],
+                 network="net")
+    path = rec.save(tmp_path)
+    assert path == tmp_path / "world" / "net" / "ch.json"
+    back = load_records(tmp_path, chapters=("ch",))[("world", "net")]["ch"]
+    assert back["testbed"] == "ConceptWorld" and back["verdicts"][0]["testbed"] == "ConceptWorld"
     assert back["numbers"] == {"a": 0.5, "b": [1, None], "t": [2.0]}
     assert back["verdicts"][0]["id"] == "table2_top1" and back["checks"][0]["numbers"] == {"n": 3}
     flat = flat_numbers(back["numbers"])
     assert flat == {"a": 0.5, "b.0": 1, "b.1": None, "t.0": 2.0} and math.isnan(float("nan"))
-    assert [p.name for p in tmp_path.iterdir()] == ["ch.json"]  # nothing half-written beside it
+    assert [p.name for p in path.parent.iterdir()] == ["ch.json"]  # nothing half-written beside it

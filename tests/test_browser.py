@@ -19,10 +19,8 @@ import gzip
 import hashlib
 import http.server
 import json
-import os
 import re
 import shutil
-import subprocess
 import sys
 import threading
 import time
@@ -30,15 +28,15 @@ from pathlib import Path
 from urllib.parse import unquote, urljoin, urlparse
 
 import pytest
+import smallbook  # noqa: E402  (tests/smallbook.py: the shared small build)
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
-_OTHER = os.environ.get("SEVEC_BROWSER_BOOK")
-SMALL = Path(_OTHER).resolve() if _OTHER else ROOT / "_build" / "small"
-HTML = SMALL / "html" if _OTHER else SMALL / "_build" / "html"
+ROOT = smallbook.ROOT
+_OTHER = smallbook.OTHER
+SMALL = smallbook.SMALL
+HTML = smallbook.HTML
 SHOTS = SMALL / "screenshots"
 sys.path.insert(0, str(ROOT / "scripts"))
-from book_digest import digest  # noqa: E402
 
 MIN_TEXT_PX = 9.0
 PAGE_BUDGET = 1.5e6        # bytes, a page without an interactive view, with its assets
@@ -57,20 +55,7 @@ _TEXT = re.compile(r"text/|javascript|json|svg|xml")
 # ---------------------------------------------------------------------------------------
 
 
-def _build_if_needed():
-    if _OTHER:
-        if not (HTML / "index.html").exists():
-            pytest.fail(f"SEVEC_BROWSER_BOOK={_OTHER}: no built book in {HTML}; run bash scripts/build_book.sh")
-        return
-    want = digest()
-    stamp = SMALL / "sources.sha256"
-    if (HTML / "index.html").exists() and stamp.exists() and stamp.read_text().strip() == want:
-        return
-    r = subprocess.run(["bash", str(ROOT / "scripts" / "build_book.sh"), "--small"], cwd=ROOT,
-                       capture_output=True, text=True, timeout=1500)
-    if r.returncode != 0:
-        pytest.fail(f"the small book did not build (bash scripts/build_book.sh --small):\n"
-                    f"{r.stdout[-3000:]}\n{r.stderr[-3000:]}")
+_build_if_needed = smallbook.build_if_needed
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):

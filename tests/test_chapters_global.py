@@ -51,7 +51,7 @@ def test_hierarchy_record_keeps_the_notebooks_verdict_and_says_what_it_cannot_te
 def test_hierarchy_record_refuses_foreign_rows_and_missing_inputs():
     with pytest.raises(ValueError, match="not rows of chapter 3"):
         hierarchy.record(_study(), [C.dominant_cluster([0.9])], scores={}, tsne=np.zeros((1, 2)))
-    with pytest.raises(ValueError, match="scores= and tsne="):
+    with pytest.raises(TypeError, match="scores"):   # the numbers the verdicts came from are required
         hierarchy.record(_study(), [C.hierarchy("group", 0.3, 0.002, 0.9, 0.002, -0.05, 0.2)])
 
 

@@ -427,23 +427,26 @@ def test_across_networks_rows_and_mixed_is_never_counted_as_reproduced():
         C.counts([{"id": "x", "verdict": "reproduced on 2 of 3"}])
 
 
-def test_summary_network_rows_combine_each_claim_and_count_mixed_apart():
+def test_summary_rows_combine_each_claim_per_testbed_and_count_mixed_apart():
     from sevec_helpers.book.chapters import summary
 
     def rec(*rows):
         return {"04_multifacetedness": {"verdicts": [r.as_dict() for r in rows], "checks": [], "profile": "world"}}
 
-    by_net = {"a": rec(C.table2(1, -0.6, 1e-4, 32, 0.1), C.multifacetedness(0.05, 0.7, 32, probe=PROBE)),
-              "b": rec(C.table2(1, -0.6, 1e-4, 32, 0.1), C.multifacetedness(0.6, 1e-4, 60, probe=PROBE)),
-              "c": rec(C.table2(1, -0.6, 1e-4, 32, 0.1))}
-    rows = {r["id"]: r for r in summary.network_rows(by_net)}
+    collected = {("world", "a"): rec(C.table2(1, -0.6, 1e-4, 32, 0.1), C.multifacetedness(0.05, 0.7, 32, probe=PROBE)),
+                 ("world", "b"): rec(C.table2(1, -0.6, 1e-4, 32, 0.1), C.multifacetedness(0.6, 1e-4, 60, probe=PROBE)),
+                 ("world", "c"): rec(C.table2(1, -0.6, 1e-4, 32, 0.1))}
+    (bed, rows), = summary.testbed_rows(collected).items()
+    rows = {r["id"]: r for r in rows}
+    assert bed == "ConceptWorld"
     assert rows["table2_top1"]["verdict"] == C.REPRODUCED and rows["table2_top1"]["claim"].startswith("[04] ")
     assert rows["dc_multifaceted"]["verdict"] == C.MIXED
     # a network that did not judge the claim counts as "not testable" there: no agreement without it
     assert rows["dc_multifaceted"]["why"] == ("mixed: reproduced on 1 of 3, not reproduced on 1 of 3, "
-                                              "not testable on 1 of 3; not judged on c")
+                                              "not testable on 1 of 3 (ConceptWorld); not judged on c")
     c = C.counts(list(rows.values()))
     assert c[C.REPRODUCED] == 1 and c[C.MIXED] == 1 and sum(c.values()) == 2
+    assert summary.headlines(collected).data.startswith("**On ConceptWorld, 3 networks: 2 of the paper's claims")
 
 
 def test_table1_v4_floor_on_the_rise():

@@ -17,9 +17,9 @@ import torch
 import sevec_helpers as sh
 from sevec_helpers.book import claims as C
 from sevec_helpers.book import figures as viz
-from sevec_helpers.book import profiles
+from sevec_helpers.book import profiles, runner
 from sevec_helpers.book.chapters import summary
-from sevec_helpers.book.records import PAPER_CHAPTERS, Record, across, network_results_dir, on_networks
+from sevec_helpers.book.records import PAPER_CHAPTERS, Record, across, record_path
 from sevec_helpers.sevecs.cache import DiskCache
 from sevec_helpers.sources import models as M
 from sevec_helpers.sources import world as W
@@ -92,6 +92,10 @@ def test_the_gray_partner_is_the_same_seeds_gray_network_in_the_same_folder(tmp_
 
 def test_a_study_on_another_network_shares_data_and_cache_and_swaps_the_partner(tmp_path):
     st = profiles.study("world", sizes=TINY, cache_dir=tmp_path / "cache")
+    assert profiles.study("world", sizes=TINY, cache_dir=tmp_path / "cache") is st        # reused in a process
+    seed2 = profiles.study("world", network="vgg_mini_seed2", sizes=TINY, cache_dir=tmp_path / "cache")
+    assert seed2.network == "vgg_mini_seed2" and seed2.data is st.data and seed2.testbed == "ConceptWorld"
+    assert profiles.study("world", network="vgg_mini", sizes=TINY, cache_dir=tmp_path / "cache") is st
     other = st.on_network("vgg_mini_seed2")
     assert other.data is st.data and other.cache is st.cache and other.sizes == st.sizes
     assert other.spec.name == "vgg_mini_seed2" and other.replicates == ()
@@ -139,48 +143,53 @@ def test_rows_across_networks_agree_count_mixed_and_a_missing_verdict_as_not_tes
     assert C.counts(rows)[C.REPRODUCED] == 1 and C.counts(rows)[C.MIXED] == 2
 
 
-def test_a_chapters_verdict_table_says_on_how_many_networks_each_verdict_holds():
+def test_a_chapters_verdict_table_shows_each_testbed_and_each_network_with_its_number():
     rec = Record("01_x", "world", verdicts=[_v("x", C.REPRODUCED), _v("y", C.NOT)], network="vgg_mini")
-    others = {n: Record("01_x", "world", verdicts=[_v("x", C.REPRODUCED), _v("y", v)], network=n)
+    others = {f"world:{n}": Record("01_x", "world", verdicts=[_v("x", C.REPRODUCED), _v("y", v)], network=n)
               for n, v in (("vgg_mini_seed1", C.NOT), ("vgg_mini_seed2", C.REPRODUCED))}
+    others["photos:efficientnet_lite0"] = Record("01_x", "photos", verdicts=[_v("x", C.PARTLY), _v("y", C.NOT)],
+                                                 network="efficientnet_lite0")
     md = rec.show(others).data
-    assert "| on 3 networks |" in md and "reproduced on all 3 networks" in md
-    assert "mixed: reproduced on 1 of 3, not reproduced on 2 of 3" in md
-    assert "| claim | seed 0 | seed 1 | seed 2 | across networks |" in md
-    assert rec.show().data == viz.verdict_table(rec.verdicts).data   # one network: the table as before
+    assert "**Verdicts on ConceptWorld**" in md
+    assert "| claim | ConceptWorld (3 networks) | real photographs (1 network) | every network |" in md
+    assert "| claim x | **reproduced** | **partly** | **mixed** (reproduced on 3 of 4, partly on 1 of 4) |" in md
+    assert "Each claim on each network of ConceptWorld" in md and "| claim | seed 0 | seed 1 | seed 2 | agreed |" in md
+    assert "Each claim on each network of real photographs" in md and "| claim | Lite0 | agreed |" in md
+    assert "**mixed**: reproduced on 1 of 3, not reproduced on 2 of 3 (ConceptWorld)" in md
+    assert rec.show().data == viz.verdict_table(rec.verdicts).data   # one network: its own table only
     with pytest.raises(ValueError, match="own network"):
-        rec.show({"vgg_mini": rec})
+        rec.show({"world:vgg_mini": rec})
 
 
+@pytest.mark.slow
 def test_the_summary_recomputes_every_verdict_on_a_network_file(tmp_path, capsys):
     path = _network_file(tmp_path / "nets", "vgg_mini", 7, "vgg_mini_seed3")
     out = summary.judge(path, sizes=TINY, results_dir=tmp_path / "results", progress=None)
     assert out["network"] == "vgg_mini_seed7" and set(out["seconds"]) == set(PAPER_CHAPTERS)
-    assert [r["id"] for r in out["rows"]] == PAPER_CLAIMS
+    assert sorted(r["id"] for r in out["rows"]) == sorted(PAPER_CLAIMS)
     rows = {r["id"]: r for r in out["rows"]}
     # no gray partner beside the file: the retraining claim says so instead of borrowing one
     assert rows["gray_recovery"]["verdict"] == C.UNTESTABLE
-    saved = sorted(p.name for p in network_results_dir(tmp_path / "results", "vgg_mini_seed7").glob("*.json"))
-    assert saved == [f"{c}.json" for c in PAPER_CHAPTERS]
-    # the same numbers as the chapters' own headless twins on that network
-    st = profiles.study("world", sizes=TINY).on_network(path)
-    from sevec_helpers.book.chapters import semantic_vectors
-
-    assert semantic_vectors.record(st).as_dict()["verdicts"] == out["records"]["01_semantic_vectors"]["verdicts"]
+    assert all(record_path(tmp_path / "results", "world", "vgg_mini_seed7", c).exists() for c in PAPER_CHAPTERS)
+    # the same record as the chapter's own notebook run on that network
+    again = runner.record_of("01_semantic_vectors", network=path, sizes=TINY)
+    assert again.as_dict()["verdicts"] == out["records"]["01_semantic_vectors"]["verdicts"]
 
 
-def test_on_networks_saves_each_networks_record_and_none_for_an_empty_list(tmp_path):
+@pytest.mark.slow
+def test_judge_runs_the_chapter_on_each_network_and_none_for_an_empty_list(tmp_path):
     st = profiles.study("world", sizes=TINY)
-    assert on_networks(st, "03_concept_hierarchy", [], results_dir=tmp_path) == {}
-    got = on_networks(st, "03_concept_hierarchy", ["vgg_mini_seed1"], results_dir=tmp_path, progress=None)
-    assert list(got) == ["vgg_mini_seed1"] and got["vgg_mini_seed1"].network == "vgg_mini_seed1"
-    assert (network_results_dir(tmp_path, "vgg_mini_seed1") / "03_concept_hierarchy.json").exists()
-    with pytest.raises(ValueError, match="unknown chapter"):
-        on_networks(st, "03_hierarchy", ["vgg_mini_seed1"])
+    assert runner.judge("03_concept_hierarchy", st, [], results_dir=tmp_path) == {}
+    got = runner.judge("03_concept_hierarchy", st, ["vgg_mini_seed1", "world:vgg_mini"], results_dir=tmp_path)
+    assert list(got) == ["world:vgg_mini_seed1"] and got["world:vgg_mini_seed1"].network == "vgg_mini_seed1"
+    assert record_path(tmp_path, "world", "vgg_mini_seed1", "03_concept_hierarchy").exists()
+    with pytest.raises(FileNotFoundError, match="the chapters are"):
+        runner.judge("03_hierarchy", st, ["vgg_mini_seed1"])
     with pytest.raises(TypeError, match=r"write \['vgg_mini_seed1'\]"):
-        on_networks(st, "03_concept_hierarchy", "vgg_mini_seed1")
+        runner.judge("03_concept_hierarchy", st, "vgg_mini_seed1")
 
 
+@pytest.mark.slow
 def test_the_command_line_prints_every_verdict_of_a_network(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("SEVEC_SIZES", json.dumps(TINY))
     summary.main(["vgg_mini_seed1"])

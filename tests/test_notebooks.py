@@ -1,8 +1,9 @@
-"""Notebook promises: pairs in sync, no committed outputs, every chapter runs end to end
-through papermill with the tiny CI parameters and saves every expected verdict row with
-finite numbers (the pinned-results test), and each chapter's headless twin
-(``chapters.<module>.record``, what the summary recomputes without the notebooks) gives the
-notebook's verdicts. That chapters show their method is tests/test_show_method.py."""
+"""Notebook promises: pairs in sync and committed without outputs; and, on the small build
+that executes every chapter once (tests/smallbook.py, shared with the browser tests), each
+chapter saves every expected verdict row with finite numbers on every network of both
+testbeds, its by-hand checks hold, and the summary shows every claim on every testbed. That
+chapters show their method is tests/test_show_method.py; that other networks are judged by
+the notebooks' own cells is tests/test_runner.py."""
 
 import json
 import math
@@ -11,23 +12,17 @@ from pathlib import Path
 
 import jupytext
 import pytest
-import yaml
+import smallbook
 
+from sevec_helpers.book import profiles
 from sevec_helpers.book.claims.base import VERDICTS
-from sevec_helpers.book.records import (
-    CHAPTERS,
-    PAPER_CHAPTERS,
-    flat_numbers,
-    load_results,
-    network_results_dir,
-)
-from sevec_helpers.sources.models import REPLICATES
+from sevec_helpers.book.records import CHAPTERS, PAPER_CHAPTERS, flat_numbers, load_records
 
 ROOT = Path(__file__).resolve().parents[1]
 NB = ROOT / "notebooks"
 NOTEBOOKS = sorted(p.stem for p in NB.glob("[0-9][0-9]_*.md"))
 
-# every row each chapter must save on the world profile (paper claims; own checks apart)
+# every row each chapter must save (paper claims; own checks apart), on either testbed
 EXPECTED_VERDICTS = {
     "01_semantic_vectors": {"fig1_classes"},
     "02_validating_sevecs": {"fig2_textures", "fig2_materials", "fig2c_colors", "gray_drop", "gray_recovery", "table1"},
@@ -36,16 +31,11 @@ EXPECTED_VERDICTS = {
     "05_concept_relations": {"fig5_textures", "fig5_materials", "table3_textures", "table3_materials"},
     "06_semantic_saliency": {"fig6_guidedbp", "fig6_gradient_input"},
     "07_pointing_game": {"fig7_guidedbp", "fig7_gradient_input"},
-    "08_real_network": set(),
-    "09_beyond_the_paper": set(),   # beyond the paper: its own checks only, never a verdict
 }
 EXPECTED_CHECKS = {
     "01_semantic_vectors": {"eq3"},
     "02_validating_sevecs": {"own_textures", "own_materials", "own_colors", "table1_renormalised", "table1_predicted"},
     "07_pointing_game": {"centre", "classic_guided_backprop", "classic_gradient_x_input"},
-    "09_beyond_the_paper": {"sanity_randomized_guided_backprop", "sanity_randomized_gradient_x_input",
-                            "sanity_classes_guided_backprop", "sanity_classes_gradient_x_input",
-                            "vectors_retrieval_classes", "vectors_edit"},
 }
 
 
@@ -80,131 +70,57 @@ def test_every_chapter_is_in_the_toc_and_the_registry():
         assert name == "99_summary" or name in CHAPTERS
 
 
-def _run_all(out: Path, params: dict, chapters) -> dict:
-    import papermill as pm
-
-    params = dict(params, results_dir=str(out / "results"), cache_dir=str(out / "cache"))
-    failures = {}
-    for name in chapters:
-        try:
-            pm.execute_notebook(str(NB / f"{name}.ipynb"), str(out / f"{name}.ipynb"), parameters=params,
-                                cwd=str(NB), kernel_name="python3", progress_bar=False,
-                                execution_timeout=600)  # a hung kernel fails the chapter, never CI
-        except Exception as e:  # keep going: report every failing chapter at once
-            failures[name] = str(e)[-2000:]
-    return failures
+# ---------------------------------------------------------------------------------------
+# the small build: every chapter executed once, judged on every network of both testbeds
+# ---------------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
-def ci_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("nb")
-    params = yaml.safe_load((ROOT / "params" / "ci.yaml").read_text())
-    return out, _run_all(out, params, NOTEBOOKS)
+def built():
+    smallbook.build_if_needed()
+    return load_records(smallbook.RESULTS)
 
 
-IMAGENET_CHAPTERS = [c for c in NOTEBOOKS if c not in ("08_real_network", "09_beyond_the_paper")]
+def _executed(name: str) -> dict:
+    path = smallbook.EXECUTED / "notebooks" / f"{name}.ipynb"
+    assert path.exists(), f"no executed notebook {path}"
+    return json.loads(path.read_text())
 
 
-@pytest.fixture(scope="module")
-def imagenet_run(tmp_path_factory):
-    """The same notebooks under the imagenet profile, on a tiny tree in ImageNet's on-disk
-    format, with a random-weight AlexNet (no download): the real-data code path end to end."""
-    import fake_datasets as F
-
-    root = tmp_path_factory.mktemp("imagenet")
-    F.imagenet_tree(root, per_class=4, n_val=9)
-    sizes = dict(model="alexnet", weights=None, imagenet_train=str(root / "train"), imagenet_val=str(root / "val"),
-                 val_annotations=str(root / "LOC_val_solution.csv"),
-                 synset_mapping=str(root / "LOC_synset_mapping.txt"), per_class_fit=4, per_class_eval=3,
-                 per_concept_fit=3, n_scenes=4, **F.concept_trees(root))
-    out = tmp_path_factory.mktemp("nb_imagenet")
-    return out, _run_all(out, {"profile": "imagenet", "sizes": sizes}, IMAGENET_CHAPTERS)
+def _networks() -> list[tuple[str, str]]:
+    return [tuple(e.split(":", 1)) for e in profiles.book_networks() if profiles.available(e.split(":", 1)[0])]
 
 
-@pytest.mark.parametrize("name", IMAGENET_CHAPTERS)
-def test_chapter_runs_under_the_imagenet_profile(imagenet_run, name):
-    out, failures = imagenet_run
-    assert name not in failures, failures.get(name)
-
-
-def test_imagenet_profile_says_what_it_cannot_test(imagenet_run):
-    out, failures = imagenet_run
-    res = load_results(out / "results")
-    rows = {r["id"]: r for rec in res.values() for r in rec["verdicts"]}
-    # no hierarchy and no per-image truth for ImageNet here: those rows say so instead of grading
-    assert rows["fig3_group"]["verdict"] == "not testable" and "hierarchy" in rows["fig3_group"]["why"]
-    assert rows["table3_textures"]["verdict"] == "not testable"
-    assert rows["gray_recovery"]["verdict"] == "not testable"
-
-
-@pytest.mark.parametrize("name", NOTEBOOKS)
-def test_chapter_runs_with_ci_parameters(ci_run, name):
-    out, failures = ci_run
-    assert name not in failures, failures.get(name)
-
-
-@pytest.mark.parametrize("name", [c for c in NOTEBOOKS if c != "99_summary"])
-def test_pinned_results(ci_run, name):
-    """Each chapter saves every expected verdict row and check, and every number it saves is
-    finite: no NaN, no None (an undefined statistic makes its row 'not testable' instead)."""
-    out, failures = ci_run
-    if name in failures:
-        pytest.skip("chapter failed; reported by test_chapter_runs_with_ci_parameters")
-    res = load_results(out / "results")
-    assert name in res, f"{name} saved no results"
-    rec = res[name]
-    ids = {r["id"] for r in rec["verdicts"]}
-    assert ids == EXPECTED_VERDICTS.get(name, ids), f"{name}: verdict rows {sorted(ids)}"
-    assert EXPECTED_CHECKS.get(name, set()) <= {c["id"] for c in rec["checks"]}
-    for r in rec["verdicts"]:
-        assert r["verdict"] in VERDICTS
-    nums = flat_numbers({"numbers": rec["numbers"], "verdicts": [r["numbers"] for r in rec["verdicts"]],
-                         "checks": [c["numbers"] for c in rec["checks"]]})
-    assert nums, f"{name} saved no numbers"
-    bad = [k for k, v in nums.items() if v is None or not math.isfinite(v)]
-    assert not bad, f"{name}: non-finite numbers {bad[:10]}"
-
-
-@pytest.mark.parametrize("name", [c for c in NOTEBOOKS if c in CHAPTERS])
-def test_headless_twin_gives_the_notebooks_verdicts(ci_run, name):
-    """``summary.compute(name, study)`` (the chapter module's ``record``, no figures) saves the
-    same verdict rows and numbers as the notebook, on the same data and cache: the method a
-    reader sees and the one the summary recomputes cannot drift apart."""
-    out, failures = ci_run
-    if name in failures:
-        pytest.skip("chapter failed; reported by test_chapter_runs_with_ci_parameters")
-    from sevec_helpers.book import profiles
-    from sevec_helpers.book.chapters import summary
-
-    params = yaml.safe_load((ROOT / "params" / "ci.yaml").read_text())
-    study = profiles.study(params["profile"], sizes=params["sizes"], cache_dir=out / "cache",
-                           results_dir=str(out / "twin"))
-    twin = summary.compute(name, study).as_dict()
-    saved = load_results(out / "results")[name]
-    for part in ("verdicts", "checks"):
-        a = {r["id"]: r for r in saved[part]}
-        b = {r["id"]: r for r in twin[part]}
-        assert a.keys() == b.keys(), f"{name} {part}: notebook {sorted(a)} vs headless {sorted(b)}"
-        for k in a:
-            if part == "verdicts":
-                assert a[k]["verdict"] == b[k]["verdict"], f"{name} {k}: {a[k]['verdict']} vs {b[k]['verdict']}"
-            na, nb = flat_numbers(a[k]["numbers"]), flat_numbers(b[k]["numbers"])
-            assert na.keys() == nb.keys(), f"{name} {k}: numbers {sorted(na)} vs {sorted(nb)}"
-            for key in na:
-                assert na[key] == pytest.approx(nb[key], rel=1e-9, abs=1e-12), f"{name} {k}.{key}"
+@pytest.mark.slow
+@pytest.mark.parametrize("name", PAPER_CHAPTERS)
+def test_every_chapter_saves_every_claim_with_finite_numbers_on_every_network(built, name):
+    """Each paper chapter saves its record on every network of both testbeds (its own and those
+    ``runner.judge`` ran it on), with every expected verdict row and check; every number is
+    finite (an undefined statistic makes its row 'not testable' instead)."""
+    for profile, net in _networks():
+        rec = built.get((profile, net), {}).get(name)
+        assert rec is not None, f"{name} saved no record on {profile}:{net}"
+        assert rec["network"] == net and rec["testbed"]
+        ids = {r["id"] for r in rec["verdicts"]}
+        assert ids == EXPECTED_VERDICTS[name], f"{name} on {profile}:{net}: verdict rows {sorted(ids)}"
+        assert all(r["verdict"] in VERDICTS and r["testbed"] == rec["testbed"] for r in rec["verdicts"])
+        if profile == "world":
+            assert EXPECTED_CHECKS.get(name, set()) <= {c["id"] for c in rec["checks"]}
+        nums = flat_numbers({"numbers": rec["numbers"], "verdicts": [r["numbers"] for r in rec["verdicts"]],
+                             "checks": [c["numbers"] for c in rec["checks"]]})
+        bad = [k for k, v in nums.items() if v is None or not math.isfinite(v)]
+        assert not bad, f"{name} on {profile}:{net}: non-finite numbers {bad[:10]}"
 
 
 _BY_HAND = re.compile(r"\b(equal|allclose|same)\b", re.I)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", NOTEBOOKS)
-def test_by_hand_checks_hold(ci_run, name):
+def test_by_hand_checks_hold(built, name):
     """The chapters print their by-hand answers beside the library's with an equality check
     ("equal: True", "torch.allclose(...): True"); no such line may read False."""
-    out, failures = ci_run
-    if name in failures:
-        pytest.skip("chapter failed; reported by test_chapter_runs_with_ci_parameters")
-    nb = json.loads((out / f"{name}.ipynb").read_text())
+    nb = _executed(name)
     lines = [ln for c in nb["cells"] if c["cell_type"] == "code" for o in c.get("outputs", [])
              if o.get("output_type") == "stream" for ln in "".join(o.get("text", "")).splitlines()]
     # what follows the last "equal"/"allclose"/"same" on a line is the check's answer (the
@@ -214,51 +130,78 @@ def test_by_hand_checks_hold(ci_run, name):
     assert not bad, f"{name}: a by-hand check failed: {bad[:3]}"
 
 
-def test_summary_counts_every_saved_claim_once(ci_run):
-    out, failures = ci_run
-    if "99_summary" in failures:
-        pytest.skip("summary failed")
+def _markdown_outputs(nb: dict) -> str:
+    return "".join("".join(o.get("data", {}).get("text/markdown", "")) for c in nb["cells"] for o in c.get("outputs", []))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", PAPER_CHAPTERS)
+def test_each_chapter_shows_its_claims_on_each_testbed(built, name):
+    text = _markdown_outputs(_executed(name))
+    assert "Each claim on each testbed" in text
+    from sevec_helpers.book.claims import testbed_of
+
+    for bed in dict.fromkeys(testbed_of(p) for p, _ in _networks()):
+        assert f"Each claim on each network of {bed}" in text, f"{name} does not show its networks of {bed}"
+
+
+IMAGENET_CHAPTERS = [c for c in PAPER_CHAPTERS]
+
+
+@pytest.fixture(scope="module")
+def imagenet_records(tmp_path_factory):
+    """The paper chapters under the imagenet profile, run headless on a tiny tree in ImageNet's
+    on-disk format with a random-weight AlexNet (no download): the real-data code path end to end."""
+    import fake_datasets as F
+
+    from sevec_helpers.book import runner
+
+    root = tmp_path_factory.mktemp("imagenet")
+    F.imagenet_tree(root, per_class=4, n_val=9)
+    sizes = dict(model="alexnet", weights=None, imagenet_train=str(root / "train"), imagenet_val=str(root / "val"),
+                 val_annotations=str(root / "LOC_val_solution.csv"),
+                 synset_mapping=str(root / "LOC_synset_mapping.txt"), per_class_fit=4, per_class_eval=3,
+                 per_concept_fit=3, n_scenes=4, **F.concept_trees(root))
+    out, failures = {}, {}
+    for name in IMAGENET_CHAPTERS:
+        try:
+            out[name] = runner.record_of(name, profile="imagenet", sizes=sizes)
+        except runner.ChapterError as e:   # keep going: report every failing chapter at once
+            failures[name] = str(e)[-3000:]
+    return out, failures
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", IMAGENET_CHAPTERS)
+def test_chapter_runs_under_the_imagenet_profile(imagenet_records, name):
+    out, failures = imagenet_records
+    assert name not in failures, failures.get(name)
+    assert {r.id for r in out[name].verdicts} == EXPECTED_VERDICTS[name]
+    assert all(r.testbed == "ImageNet" for r in out[name].verdicts)
+
+
+@pytest.mark.slow
+def test_imagenet_profile_says_what_it_cannot_test(imagenet_records):
+    out, failures = imagenet_records
+    rows = {r.id: r for rec in out.values() for r in rec.verdicts}
+    # no hierarchy and no per-image truth for ImageNet here: those rows say so instead of grading
+    assert rows["fig3_group"].verdict == "not testable" and "hierarchy" in rows["fig3_group"].why
+    assert rows["table3_textures"].verdict == "not testable"
+    assert rows["gray_recovery"].verdict == "not testable"
+
+
+@pytest.mark.slow
+def test_the_summary_shows_every_claim_on_every_network(built):
     from sevec_helpers.book.chapters import summary
 
-    records, computed = summary.collect(out / "results")
-    assert not computed
-    rows = summary.paper_rows(records)
-    assert len(rows) == len({r["id"] for r in rows}) == sum(len(v) for v in EXPECTED_VERDICTS.values())
-
-
-@pytest.mark.parametrize("name", [c for c in NOTEBOOKS if c in PAPER_CHAPTERS])
-def test_every_paper_chapter_judges_its_claims_on_the_replicate_networks(ci_run, name):
-    """Each paper chapter saves its record on every replicate network (rules v3: a claim is
-    judged on four networks), with the same claims as on the book's network, and its verdict
-    table says on how many networks each verdict holds."""
-    out, failures = ci_run
-    if name in failures:
-        pytest.skip("chapter failed; reported by test_chapter_runs_with_ci_parameters")
-    for net in REPLICATES:
-        rec = load_results(network_results_dir(out / "results", net)).get(name)
-        assert rec is not None, f"{name} saved no record on {net}"
-        assert rec["network"] == net and {r["id"] for r in rec["verdicts"]} == EXPECTED_VERDICTS[name]
-    nb = json.loads((out / f"{name}.ipynb").read_text())
-    text = "".join("".join(o.get("data", {}).get("text/markdown", "")) for c in nb["cells"]
-                   for o in c.get("outputs", []))
-    assert f"on {1 + len(REPLICATES)} networks |" in text and "| claim | seed 0 | seed 1 | seed 2 | seed 3 |" in text
-
-
-def test_the_summary_shows_every_claim_on_every_network(ci_run):
-    out, failures = ci_run
-    if "99_summary" in failures:
-        pytest.skip("summary failed")
-    from sevec_helpers.book.chapters import summary
-
-    by_net = summary.collect_networks(out / "results")
-    assert list(by_net) == ["vgg_mini", *REPLICATES]
-    rows = summary.network_rows(by_net)
-    assert len(rows) == sum(len(v) for v in EXPECTED_VERDICTS.values())
-    assert all(r["numbers"]["networks"] == 4 and not r["numbers"]["missing"] for r in rows)
-    nb = json.loads((out / "99_summary.ipynb").read_text())
-    text = "".join("".join(o.get("data", {}).get("text/markdown", "")) for c in nb["cells"]
-                   for o in c.get("outputs", []))
-    assert "Across 4 networks" in text and "Each claim on each network" in text
+    assert not summary.missing(smallbook.RESULTS)
+    collected = summary.collect(smallbook.RESULTS, compute=False)
+    assert list(collected) == _networks()
+    n_claims = sum(len(v) for v in EXPECTED_VERDICTS.values())
+    for bed, rows in summary.testbed_rows(collected).items():
+        assert len(rows) == n_claims and all(not r["numbers"]["missing"] for r in rows), bed
+    text = _markdown_outputs(_executed("99_summary"))
+    assert "On ConceptWorld, 4 networks:" in text and "Each claim on each testbed" in text
 
 
 def _sync_launch():

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections import OrderedDict
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -58,10 +60,21 @@ class Sources:
 
 @dataclass
 class Profile:
+    """One row of :data:`PROFILES`.
+
+    ``networks`` are the networks the book judges this testbed on, the first being the
+    profile's own (the one a chapter shows); empty for profiles whose model is one of their
+    sizes (``imagenet``). ``swap``: another network shares the first one's data (ConceptWorld:
+    :meth:`Study.on_network`); otherwise ``build(network=..., **sizes)`` builds its own.
+    ``requires`` says why the profile cannot run on this machine (``None``: it can)."""
+
     name: str
     build: Callable[..., Sources]
     sizes: dict
     about: str
+    networks: tuple = ()
+    swap: bool = False
+    requires: Callable[[], str | None] | None = None
 
 
 def _world_sources(per_class_fit=100, per_class_eval=50, per_concept_fit=60, per_concept_eval=20, n_scenes=200,
@@ -160,7 +173,8 @@ PROFILES: dict[str, Profile] = {
     "world": Profile("world", _world_sources,
                      dict(per_class_fit=100, per_class_eval=50, per_concept_fit=60, per_concept_eval=20, n_scenes=200,
                           world_seed=0, holdout_seed=1),
-                     "the embedded ConceptWorld and its shipped networks: offline, a laptop CPU, minutes"),
+                     "the embedded ConceptWorld and its shipped networks: offline, a laptop CPU, minutes",
+                     networks=("vgg_mini", *REPLICATES), swap=True),
     "imagenet": Profile("imagenet", _imagenet_sources,
                         dict(model="vgg16", weights="DEFAULT", imagenet_train=None, imagenet_val=None,
                              val_annotations=None, synset_mapping=None, dtd_root=None, fmd_root=None, colors_root=None,
@@ -192,6 +206,20 @@ class Study:
                     ds.store = cache
         self.replicates: tuple = REPLICATES if profile == "world" else ()
         """Other networks of the same recipe every paper claim is judged on too (rules v3)."""
+        self.sizes_given: dict = {}
+        """The sizes given explicitly (the rest are the profile's defaults)."""
+
+    @property
+    def network(self) -> str:
+        """The name of the network this study judges (its model's spec)."""
+        return getattr(self.spec, "name", "") or ""
+
+    @property
+    def testbed(self) -> str:
+        """The testbed this study judges the paper on (``"ConceptWorld"``, ``"real photographs"``, ...)."""
+        from sevec_helpers.book.claims import testbed_of
+
+        return testbed_of(self.profile)
 
     def on_network(self, network) -> "Study":
         """This study with another network of the same world in place of the profile's model.
@@ -333,22 +361,109 @@ def merged_sizes(sizes: dict | None = None) -> dict:
     return {**base, **(sizes or {})}
 
 
-def study(profile: str = "world", *, sizes: dict | None = None, device: str | torch.device | None = None,
+def network_name(network) -> str:
+    """The name a network is known by: a shipped name as it is, a network file by its stem."""
+    s = str(network)
+    return Path(s).stem if s.endswith(".pt") else s
+
+
+BOOK_TESTBEDS = ("world", "photos")
+"""The testbeds the book judges every paper claim on, in the order it shows them."""
+
+
+def book_networks() -> list[str]:
+    """Every network of the book's testbeds, as ``"profile:network"`` (ConceptWorld's four
+    ``vgg_mini`` networks, then the photo testbed's three EfficientNet-Lite networks)."""
+    return [f"{t}:{n}" for t in BOOK_TESTBEDS if t in PROFILES for n in PROFILES[t].networks]
+
+
+def unavailable_reason(profile: str) -> str | None:
+    """Why ``profile`` cannot run on this machine (e.g. its data were not fetched), or None."""
+    p = PROFILES[profile]
+    return p.requires() if p.requires is not None else None
+
+
+def available(profile: str) -> bool:
+    """Whether ``profile`` can run here (see :func:`unavailable_reason`)."""
+    return profile in PROFILES and unavailable_reason(profile) is None
+
+
+_STUDIES: "OrderedDict[tuple, Study]" = OrderedDict()
+MAX_STUDIES = 8
+"""How many studies :func:`study` keeps in memory for reuse (each holds its models and data)."""
+
+
+def study(profile: str = "world", *, network=None, sizes: dict | None = None, device: str | torch.device | None = None,
           cache_dir: str | os.PathLike | None = None, results_dir: str = "_results", progress: bool = False,
           batch_size: int = 64, seed: int = 0) -> Study:
-    """Build the :class:`Study` of ``profile`` (a key of :data:`PROFILES`) with the chapter's
-    parameters. ``sizes`` overrides the profile's sizes (unknown keys are refused);
-    ``device`` defaults to cuda, then mps, then cpu; ``cache_dir=None`` caches in memory only."""
+    """The :class:`Study` of ``profile`` with a chapter's parameters.
+
+    Parameters
+    ----------
+    profile : str
+        A key of :data:`PROFILES` (``"world"``, ``"photos"``, ``"imagenet"``, ...).
+    network : str or path-like, optional
+        One of the profile's networks (``PROFILES[profile].networks``, e.g.
+        ``"vgg_mini_seed2"`` or ``"efficientnet_lite1"``), or for ConceptWorld a network file
+        of ``python -m sevec_helpers.sources.train``; ``None``: the profile's own.
+    sizes : dict, optional
+        Overrides of the profile's sizes (unknown keys are refused); the environment
+        variable ``SEVEC_SIZES`` gives defaults for a whole build.
+    device : str or torch.device, optional
+        Default cuda, then mps, then cpu.
+    cache_dir : path-like, optional
+        The disk cache shared by the book; ``None`` caches in memory only.
+    results_dir, progress, batch_size, seed
+        Where records are saved, progress bars, the batch size, torch's seed.
+
+    Returns
+    -------
+    Study
+        The same object for the same parameters within a process (the chapters of a book
+        build and their headless runs share it); torch's seed is set on every call.
+
+    Raises
+    ------
+    ValueError
+        For an unknown profile or size, or a profile that cannot run here (saying why).
+    """
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; available: {', '.join(PROFILES)}")
     p = PROFILES[profile]
+    why = unavailable_reason(profile)
+    if why is not None:
+        raise ValueError(f"profile {profile!r} cannot run here: {why}")
     env_keys = set(json.loads(os.environ[SIZES_ENV])) if os.environ.get(SIZES_ENV) else set()
-    sizes = {k: v for k, v in merged_sizes(sizes).items() if k in p.sizes or k not in env_keys}
-    unknown = sorted(set(sizes) - set(p.sizes))
+    given = {k: v for k, v in merged_sizes(sizes).items() if k in p.sizes or k not in env_keys}
+    unknown = sorted(set(given) - set(p.sizes))
     if unknown:
         raise ValueError(f"profile {profile!r} has no size(s) {unknown}; its sizes are {', '.join(p.sizes)}")
-    full = {**p.sizes, **sizes}
+    full = {**p.sizes, **given}
     torch.manual_seed(seed)
     dev = torch.device(device) if device is not None else default_device()
-    return Study(profile, p.build(**full), sizes=full, device=dev, cache=DiskCache(cache_dir), results_dir=results_dir,
-                 progress=progress, batch_size=batch_size)
+    own = p.networks[0] if p.networks else None
+    if network is not None and p.networks and network_name(network) == own:
+        network = None
+    key = (profile, None if network is None else str(network), json.dumps(full, sort_keys=True, default=str), str(dev),
+           None if cache_dir is None else str(Path(cache_dir).resolve()), str(results_dir), progress, batch_size)
+    if key in _STUDIES:
+        _STUDIES.move_to_end(key)
+        return _STUDIES[key]
+    if network is not None and p.swap:
+        base = study(profile, sizes=sizes, device=device, cache_dir=cache_dir, results_dir=results_dir,
+                     progress=progress, batch_size=batch_size, seed=seed)
+        st = base.on_network(network)
+    elif network is not None:
+        if p.networks and network_name(network) not in p.networks:
+            raise ValueError(f"profile {profile!r} has no network {str(network)!r}; its networks are "
+                             f"{', '.join(p.networks)}")
+        st = Study(profile, p.build(network=str(network), **full), sizes=full, device=dev, cache=DiskCache(cache_dir),
+                   results_dir=results_dir, progress=progress, batch_size=batch_size)
+    else:
+        st = Study(profile, p.build(**full), sizes=full, device=dev, cache=DiskCache(cache_dir),
+                   results_dir=results_dir, progress=progress, batch_size=batch_size)
+    st.sizes_given = dict(given)
+    _STUDIES[key] = st
+    while len(_STUDIES) > MAX_STUDIES:
+        _STUDIES.popitem(last=False)
+    return st

@@ -1,11 +1,13 @@
 """What a chapter found, as a record saved to disk: its numbers, its verdicts on the paper's
-claims and its own checks (:class:`Record`); reading records back; and one claim over
-several networks (:func:`across`).
+claims and its own checks (:class:`Record`); reading records back (:func:`load_records`); and
+one claim over several networks and testbeds (:func:`across`, :func:`by_testbed`).
+
+Records live at ``results_dir/<profile>/<network>/<chapter>.json``: the book's own network and
+every other network a chapter was judged on, in one layout the summary reads.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 import math
 import os
@@ -15,15 +17,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from sevec_helpers.book.claims.base import Check, Verdict
+from sevec_helpers.book.claims.base import Check, Verdict, testbed_of
 from sevec_helpers.core.atomic import atomic_write
 
-CHAPTERS = {name: name[3:] for name in (
-    "01_semantic_vectors", "02_validating_sevecs", "03_concept_hierarchy", "04_multifacetedness",
-    "05_concept_relations", "06_semantic_saliency", "07_pointing_game", "08_real_network", "09_beyond_the_paper")}
-"""Notebook name -> module in this package, in reading order (the summary excluded)."""
+CHAPTERS = ("01_semantic_vectors", "02_validating_sevecs", "03_concept_hierarchy", "04_multifacetedness",
+            "05_concept_relations", "06_semantic_saliency", "07_pointing_game", "08_real_network",
+            "09_beyond_the_paper")
+"""The chapters in reading order (the summary excluded); each has a presentation module of the
+same name without its number in :mod:`sevec_helpers.book.chapters`."""
 
-PAPER_CHAPTERS = tuple(n for n in CHAPTERS if n < "08")
+PAPER_CHAPTERS = CHAPTERS[:7]
 """The chapters that judge the paper's claims (08 and 09 report checks of our own only)."""
 
 
@@ -47,9 +50,15 @@ def jsonable(obj):
     return obj
 
 
+def record_path(results_dir: str | os.PathLike, profile: str, network: str, chapter: str) -> Path:
+    """Where a chapter's record on (profile, network) is saved."""
+    return Path(results_dir) / profile / (network or "default") / f"{chapter}.json"
+
+
 @dataclass
 class Record:
-    """What a chapter found: its numbers, its verdicts on the paper's claims, its own checks."""
+    """What a chapter found on one network: its numbers, its verdicts on the paper's claims
+    (each naming its testbed), its own checks."""
 
     chapter: str
     profile: str
@@ -58,41 +67,61 @@ class Record:
     checks: list[Check] = field(default_factory=list)
     network: str = ""   # the network judged (the profile's model)
 
+    def __post_init__(self):
+        for v in self.verdicts:
+            if isinstance(v, Verdict) and not v.testbed:
+                v.testbed = self.testbed
+
+    @property
+    def testbed(self) -> str:
+        return testbed_of(self.profile)
+
     def as_dict(self) -> dict:
         return jsonable({"chapter": self.chapter, "profile": self.profile, "network": self.network,
-                         "numbers": self.numbers, "verdicts": self.verdicts, "checks": self.checks})
+                         "testbed": self.testbed, "numbers": self.numbers, "verdicts": self.verdicts,
+                         "checks": self.checks})
 
     def save(self, results_dir: str | os.PathLike) -> Path:
-        """Write ``results_dir/<chapter>.json`` atomically."""
-        return atomic_write(Path(results_dir) / f"{self.chapter}.json",
+        """Write ``results_dir/<profile>/<network>/<chapter>.json`` atomically."""
+        return atomic_write(record_path(results_dir, self.profile, self.network, self.chapter),
                             lambda fh: json.dump(self.as_dict(), fh, indent=1), binary=False)
 
     def show(self, others: dict | None = None):
-        """The chapter's verdict table, and its table of own checks (when it has any).
+        """The chapter's verdict table on this network, and its table of own checks.
 
-        With ``others`` (``{network: Record}`` of the same chapter on other networks, as
-        :func:`on_networks` returns), each verdict row also says on how many of the networks
-        it holds, and a table gives every network's verdict per claim."""
+        With ``others`` (``{"profile:network": Record}`` of the same chapter elsewhere, as
+        :func:`sevec_helpers.book.runner.judge` returns), a table gives each claim's agreed
+        verdict per testbed and over every network, and one table per testbed gives each
+        network's verdict with the number that decided it."""
         from sevec_helpers.book import figures as viz
 
+        out = []
+        if self.verdicts:
+            out.append(viz.verdict_table(self.verdicts))
         if others and self.verdicts:
-            if self.network in others:
-                raise ValueError(f"{self.network} is this record's own network: `others` are the other networks")
-            rows = across({self.network: self.verdicts, **{n: r.verdicts for n, r in others.items()}})
-            return viz.stack([viz.verdict_table(self.verdicts, across=rows), viz.network_table(rows)]
-                             + ([viz.checks_table(self.checks)] if self.checks else []))
-        out = [viz.verdict_table(self.verdicts)] if self.verdicts else []
+            mine = f"{self.profile}:{self.network}"
+            if mine in others:
+                raise ValueError(f"{mine} is this record's own network: `others` are the other networks")
+            beds = by_testbed({mine: self, **others})
+            out.append(viz.testbeds_table({bed: across(nets) for bed, nets in beds.items()},
+                                          across({f"{b}: {n}": v for b, nets in beds.items() for n, v in nets.items()})))
+            for bed, nets in beds.items():
+                out.append(viz.network_table(across(nets), title=f"Each claim on each network of {bed}"))
         if self.checks:
             out.append(viz.checks_table(self.checks))
         return viz.stack(out) if out else viz.Markdown("This chapter tests none of the paper's claims.")
 
 
-def load_results(results_dir: str | os.PathLike) -> dict[str, dict]:
-    """Every saved chapter record in ``results_dir``, by chapter name."""
-    d = Path(results_dir)
-    if not d.is_dir():
-        return {}
-    return {p.stem: json.loads(p.read_text()) for p in sorted(d.glob("*.json"))}
+def load_records(results_dir: str | os.PathLike, chapters=CHAPTERS) -> dict[tuple[str, str], dict[str, dict]]:
+    """Every saved record under ``results_dir``: ``{(profile, network): {chapter: record dict}}``."""
+    root = Path(results_dir)
+    out: dict[tuple[str, str], dict[str, dict]] = {}
+    if not root.is_dir():
+        return out
+    for p in sorted(root.glob("*/*/*.json")):
+        if p.stem in chapters:
+            out.setdefault((p.parent.parent.name, p.parent.name), {})[p.stem] = json.loads(p.read_text())
+    return out
 
 
 def flat_numbers(payload, prefix: str = "") -> dict[str, float | None]:
@@ -115,43 +144,6 @@ def network_of(study) -> str:
     """The name of the network a study judges (its model's spec), or "" when it has none."""
     return getattr(getattr(study, "spec", None), "name", "") or ""
 
-NETWORKS_DIR = "networks"
-"""Records of a chapter on other networks go to ``results_dir/networks/<network>/``."""
-
-
-def network_results_dir(results_dir: str | os.PathLike, network: str) -> Path:
-    """Where the records of ``network`` (other than the profile's own) are saved."""
-    return Path(results_dir) / NETWORKS_DIR / network
-
-
-def record_on(study, chapter: str, network) -> Record:
-    """Chapter ``chapter``'s headless twin (its ``record(study)``: the notebook's public calls
-    without figures) on another network of the same world: ``study.on_network(network)``,
-    which keeps the data, ground truth, sizes and cache and swaps the model (and its
-    gray-retrained partner)."""
-    if chapter not in CHAPTERS:
-        raise ValueError(f"unknown chapter {chapter!r}; the chapters are {', '.join(CHAPTERS)}")
-    mod = importlib.import_module(f"sevec_helpers.book.chapters.{CHAPTERS[chapter]}")
-    other = study.on_network(network)
-    _prefit(other)
-    return mod.record(other)
-
-PREFIT_LAYERS = ("fc1", "pool5")
-"""The layers the paper chapters fit class SeVecs at (chapters 1-5: fc1; 6-7: pool5)."""
-
-
-def _prefit(study) -> None:
-    """Fit the class SeVecs of :data:`PREFIT_LAYERS` in one pass over the images (one cache
-    entry per layer, the same as single-layer fits), so that the chapters' own single-layer
-    fits on another network are cache hits instead of one pass each."""
-    from sevec_helpers.core.layers import layer_names
-    from sevec_helpers.sevecs.fit import fit_sevecs
-
-    if not study.has("class_fit") or not set(PREFIT_LAYERS) <= set(layer_names(study.model)):
-        return
-    fit_sevecs(study.model, study.dataset("class_fit"), layers=list(PREFIT_LAYERS),
-               cache=study.cache, **study.run)
-
 
 def network_list(networks) -> list:
     """``networks`` as a list, refusing a single name or path (which would be read letter by letter)."""
@@ -161,45 +153,27 @@ def network_list(networks) -> list:
     return list(networks)
 
 
-def on_networks(study, chapter: str, networks=None, *, results_dir: str | os.PathLike | None = None,
-                progress=print) -> dict[str, Record]:
-    """The chapter judged on other networks: :func:`record_on` for each, saved under
-    :func:`network_results_dir` when ``results_dir`` is given.
+def _verdicts(rec) -> list:
+    if isinstance(rec, Record):
+        return rec.verdicts
+    if isinstance(rec, dict) and "verdicts" in rec:
+        return rec["verdicts"]
+    return list(rec)
 
-    Parameters
-    ----------
-    study : Study
-        The chapter's study (its data, sizes and cache are shared).
-    chapter : str
-        The chapter's notebook name, e.g. ``"01_semantic_vectors"``.
-    networks : sequence of str or path-like, optional
-        Shipped network names or network files of ``python -m sevec_helpers.sources.train``;
-        default the profile's replicates (``study.replicates``: for the world profile
-        ``vgg_mini_seed1..3``; none for real-data profiles). ``[]`` judges none.
-    results_dir : path-like, optional
-        Where to save the records (``results_dir/networks/<network>/<chapter>.json``).
-    progress : callable or None
-        Called with one line per network (default ``print``).
 
-    Returns
-    -------
-    dict
-        ``{network name: Record}`` in the given order.
-    """
-    networks = study.replicates if networks is None else network_list(networks)
-    out = {}
-    for net in networks:
-        if progress:
-            progress(f"{chapter} on {net} ...")
-        rec = record_on(study, chapter, net)
-        if results_dir is not None:
-            rec.save(network_results_dir(results_dir, rec.network))
-        out[rec.network] = rec
+def by_testbed(records: dict) -> dict[str, dict[str, list]]:
+    """Records (or lists of verdict rows) keyed ``"profile:network"``, grouped by testbed:
+    ``{testbed: {network: verdicts}}``, testbeds in the order they first appear."""
+    out: dict[str, dict[str, list]] = {}
+    for key, rec in records.items():
+        profile, _, network = str(key).partition(":")
+        bed = rec.testbed if isinstance(rec, Record) else testbed_of(profile)
+        out.setdefault(bed, {})[network or profile] = _verdicts(rec)
     return out
 
 
 def across(verdicts_by_network: dict) -> list[dict]:
-    """One row per claim judged on several networks (rules v3).
+    """One row per claim judged on several networks (rules v3; testbed named, rules v4).
 
     Parameters
     ----------
@@ -209,13 +183,12 @@ def across(verdicts_by_network: dict) -> list[dict]:
     Returns
     -------
     list of dict
-        Rows of :func:`sevec_helpers.book.claims.across.across_networks` (the verdict all networks agree
+        Rows of :func:`sevec_helpers.book.claims.across_networks` (the verdict all networks agree
         on, else ``mixed`` with the counts). A claim some network's record lacks counts as
         "not testable" there (so all networks cannot agree on more), and its row names the
         network in ``why`` and in ``numbers["missing"]``.
     """
-    from sevec_helpers.book.claims import UNTESTABLE
-    from sevec_helpers.book.claims.across import across_networks
+    from sevec_helpers.book.claims import UNTESTABLE, across_networks
 
     per: dict[str, dict] = {}
     for net, rows in verdicts_by_network.items():
@@ -226,11 +199,12 @@ def across(verdicts_by_network: dict) -> list[dict]:
     for by_net in per.values():
         missing = [n for n in verdicts_by_network if n not in by_net]
         first = next(iter(by_net.values()))
-        by_net = {n: by_net.get(n, dict(first, verdict=UNTESTABLE, ours="not judged on this network"))
+        by_net = {n: by_net.get(n, dict(first, verdict=UNTESTABLE, ours="not judged on this network", numbers={}))
                   for n in verdicts_by_network}
         row = across_networks(by_net).as_dict()
         if missing:
             row["why"] += f"; not judged on {', '.join(missing)}"
         row["numbers"]["missing"] = missing
+        row["numbers"]["rows"] = by_net
         out.append(row)
     return out

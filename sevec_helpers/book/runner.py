@@ -162,7 +162,7 @@ class ChapterError(RuntimeError):
 
 
 def run_chapter(chapter: str, *, profile: str = "world", network=None, sizes: dict | None = None, device=None,
-                cache_dir=None, results_dir=None, source_dir=None, quiet: bool = True) -> dict:
+                cache_dir=None, results_dir=None, networks=(), source_dir=None, quiet: bool = True) -> dict:
     """Run ``chapter``'s notebook headless on one network and return its namespace.
 
     Parameters
@@ -177,6 +177,9 @@ def run_chapter(chapter: str, *, profile: str = "world", network=None, sizes: di
     sizes, device, cache_dir, results_dir
         The notebook's parameters of the same names (``results_dir=None`` saves nothing:
         records go to a temporary folder that is removed).
+    networks : sequence or None
+        The notebook's ``networks`` parameter: where else the run judges the chapter (default
+        none: a headless run never starts more runs; ``None``: the book's testbeds).
     source_dir : path-like, optional
         Where the notebooks are (default :func:`notebooks_dir`).
     quiet : bool
@@ -200,7 +203,7 @@ def run_chapter(chapter: str, *, profile: str = "world", network=None, sizes: di
         tmp = tempfile.TemporaryDirectory(prefix="sevec-results-")
         results_dir = tmp.name
     params = dict(profile=profile, network=network, sizes=dict(sizes or {}), device=device,
-                  cache_dir=cache_dir, results_dir=str(results_dir), networks=[])
+                  cache_dir=cache_dir, results_dir=str(results_dir), networks=None if networks is None else list(networks))
     ns: dict = {"__name__": f"sevec_chapter_{chapter}"}
     try:
         for cell in cells:

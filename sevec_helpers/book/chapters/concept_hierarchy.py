@@ -18,8 +18,6 @@ from sevec_helpers.book import claims as C
 from sevec_helpers.book import figures as viz
 from sevec_helpers.book.profiles import Study
 from sevec_helpers.book.records import Record, network_of
-from sevec_helpers.evaluation import stats as A
-from sevec_helpers.sevecs.fit import fit_sevecs
 from sevec_helpers.sevecs.vectors import SemanticVectors
 
 LAYER = "fc1"
@@ -104,23 +102,19 @@ def _untestable(level: str, study: Study) -> C.Verdict:
                         "number)", f"profile {study.profile!r} gives no class hierarchy")
 
 
-def record(study: Study, verdicts: Sequence[C.Verdict] | None = None, *, scores: dict[str, dict] | None = None,
-           tsne: np.ndarray | None = None) -> Record:
-    """The chapter's record: assembled from the verdicts the notebook computed, or (headless,
-    ``verdicts=None``) computed by the notebook's calls in the notebook's order, without figures.
+def record(study: Study, verdicts: Sequence[C.Verdict], *, scores: dict[str, dict], tsne: np.ndarray) -> Record:
+    """The chapter's record, assembled from the verdicts its notebook computed (to judge another
+    network, run the notebook itself: :func:`sevec_helpers.book.runner.judge`).
 
     Parameters
     ----------
     study : Study
-    verdicts : list of Verdict, optional
-        :func:`sevec_helpers.book.claims.hierarchy.hierarchy` for each level the profile gives. None: fit
-        the class SeVecs (:func:`sevec_helpers.fit_sevecs`), project them
-        (:func:`sevec_helpers.evaluation.stats.tsne_2d`), score the clusters
-        (:func:`sevec_helpers.evaluation.stats.cluster_scores`) and judge them here.
-    scores : dict, optional
-        Level -> the cluster scores the verdicts came from (with ``verdicts``).
-    tsne : ndarray (K, 2), optional
-        The projection (with ``verdicts``).
+    verdicts : list of Verdict
+        :func:`sevec_helpers.book.claims.hierarchy.hierarchy` for each level the profile gives.
+    scores : dict
+        Level -> the cluster scores the verdicts came from.
+    tsne : ndarray (K, 2)
+        The projection.
 
     Returns
     -------
@@ -131,18 +125,8 @@ def record(study: Study, verdicts: Sequence[C.Verdict] | None = None, *, scores:
     Raises
     ------
     ValueError
-        A verdict that is not one of this chapter's rows, or ``verdicts`` without
-        ``scores`` and ``tsne``.
+        A verdict that is not one of this chapter's rows.
     """
-    if verdicts is None:
-        sv = fit_sevecs(study.model, study.dataset("class_fit"), layer=LAYER, cache=study.cache, **study.run)
-        labels = {lvl: [c[lvl] for c in study.truth] for lvl in LEVELS} if study.truth else {}
-        tsne = A.tsne_2d(sv.vectors, seed=0)
-        scores = {lvl: A.cluster_scores(sv.vectors, labels[lvl], n_perm=N_PERM, seed=0) for lvl in labels}
-        verdicts = [C.hierarchy(lvl, s["silhouette"], s["silhouette_p"], s["nn_agreement"], s["nn_agreement_p"],
-                                s["silhouette_perm_mean"], s["nn_agreement_perm_mean"]) for lvl, s in scores.items()]
-    elif scores is None or tsne is None:
-        raise ValueError("pass scores= and tsne= with verdicts= (what the verdicts were computed from)")
     by_id = {v.id: v for v in verdicts}
     unknown = sorted(set(by_id) - {f"fig3_{lvl}" for lvl in LEVELS})
     if unknown:

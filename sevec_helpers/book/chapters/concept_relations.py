@@ -21,12 +21,9 @@ import numpy as np
 
 from sevec_helpers.book import claims as C
 from sevec_helpers.book import figures as viz
-from sevec_helpers.book.profiles import CONCEPT_KINDS, Study
+from sevec_helpers.book.profiles import Study
 from sevec_helpers.book.records import Record, network_of
-from sevec_helpers.core.features import extract_features
-from sevec_helpers.evaluation import stats as A
-from sevec_helpers.evaluation.metrics import Accuracy, accuracy
-from sevec_helpers.sevecs.fit import fit_sevecs
+from sevec_helpers.evaluation.metrics import Accuracy
 from sevec_helpers.sevecs.vectors import Explanation, SemanticVectors
 
 LAYER = "fc1"
@@ -193,20 +190,20 @@ def _untestable_table3(kind: str) -> C.Verdict:
                         "7 hand-picked images", "no per-image ground truth of what each image shows")
 
 
-def record(study: Study, verdicts: Sequence[C.Verdict] | None = None, *, agree: dict | None = None,
+def record(study: Study, verdicts: Sequence[C.Verdict], *, agree: dict | None = None,
            graded: dict | None = None) -> Record:
-    """The chapter's record: assembled from the verdicts the notebook computed, or (headless,
-    ``verdicts=None``) computed by the notebook's calls in the notebook's order, without figures.
+    """The chapter's record, assembled from the verdicts its notebook computed (to judge another
+    network, run the notebook itself: :func:`sevec_helpers.book.runner.judge`).
 
     Parameters
     ----------
     study : Study
-    verdicts : list of Verdict, optional
+    verdicts : list of Verdict
         :func:`sevec_helpers.book.claims.relations.relations` (``fig5_<kind>``) and
         :func:`sevec_helpers.book.claims.relations.explanations` (``table3_<kind>``) for the kinds that could
-        be graded. None: compute them here.
-    agree, graded : dict, optional
-        With ``verdicts``: kind -> :func:`sevec_helpers.evaluation.stats.top_agreement` and kind ->
+        be graded.
+    agree, graded : dict
+        Kind -> :func:`sevec_helpers.evaluation.stats.top_agreement` and kind ->
         :func:`sevec_helpers.evaluation.stats.explanation_agreement` (empty dicts without ground truth).
 
     Returns
@@ -221,25 +218,7 @@ def record(study: Study, verdicts: Sequence[C.Verdict] | None = None, *, agree: 
     ValueError
         ``verdicts`` without ``agree`` and ``graded``, or rows that are not this chapter's.
     """
-    if verdicts is None:
-        model = study.model
-        sv = fit_sevecs(model, study.dataset("class_fit"), layer=LAYER, cache=study.cache, **study.run)
-        low = {k: fit_sevecs(model, study.dataset(f"{k}_fit"), layer=LAYER, cache=study.cache, **study.run)
-               for k in CONCEPT_KINDS if study.has(f"{k}_fit")}
-        rel = {k: sv.relevance(v) for k, v in low.items()}
-        truth = {k: [set(c[k]) for c in study.truth] for k in low} if study.truth else {}
-        agree = {k: A.top_agreement(rel[k], truth[k], low[k].names) for k in truth}
-        verdicts = [C.relations(f"fig5_{k}", k, a["agreement"], a["low"], a["high"], a["chance"], a["n_classes"])
-                    for k, a in agree.items() if k in GRADED and a["n_classes"]]
-        holdout = study.dataset("class_holdout")
-        f = extract_features(model, holdout, layer=LAYER, cache=study.cache, **study.run)
-        acc = accuracy(model, holdout, len(study.classes), cache=study.cache, **study.run)
-        shows = study.image_truth("class_holdout")
-        graded = {k: A.explanation_agreement(low[k], f.values, shows, k, acc.correct1) for k in GRADED if k in low} \
-            if shows is not None else {}
-        verdicts += [C.explanations(f"table3_{k}", k, g["right"], g["low"], g["high"], g["chance"], g["n"])
-                     for k, g in graded.items() if g["n"]]
-    elif agree is None or graded is None:
+    if agree is None or graded is None:
         raise ValueError("pass agree= and graded= with verdicts= (what the verdicts were computed from)")
     expected = [f"{row}_{k}" for k in GRADED for row in ("fig5", "table3")]
     by_id = {v.id: v for v in verdicts}

@@ -21,10 +21,8 @@ from sevec_helpers.book import claims as C
 from sevec_helpers.book import figures as viz
 from sevec_helpers.book.profiles import Study
 from sevec_helpers.book.records import Record, network_of
-from sevec_helpers.core.features import Features, extract_features
-from sevec_helpers.evaluation import stats as A
-from sevec_helpers.evaluation.metrics import Accuracy, accuracy
-from sevec_helpers.sevecs.fit import fit_sevecs
+from sevec_helpers.core.features import Features
+from sevec_helpers.evaluation.metrics import Accuracy
 from sevec_helpers.sevecs.vectors import SemanticVectors
 
 LAYER = "fc1"
@@ -234,20 +232,19 @@ def _checks(rho: dict, r_prob: dict) -> list[C.Check]:
     return out
 
 
-def record(study: Study, verdicts: Sequence[C.Verdict] | None = None, *, sv: SemanticVectors | None = None,
+def record(study: Study, verdicts: Sequence[C.Verdict], *, sv: SemanticVectors | None = None,
            found: Sequence[dict] | None = None, acc: Accuracy | None = None, rho: dict | None = None,
            r_prob: dict | None = None, ceiling: dict | None = None) -> Record:
-    """The chapter's record: assembled from the verdicts the notebook computed, or (headless,
-    ``verdicts=None``) computed by the notebook's calls in the notebook's order, without figures.
+    """The chapter's record, assembled from the verdicts its notebook computed (to judge another
+    network, run the notebook itself: :func:`sevec_helpers.book.runner.judge`).
 
     Parameters
     ----------
     study : Study
-    verdicts : list of Verdict, optional
+    verdicts : list of Verdict
         The rows ``dominant_cluster``, ``table2_top1``, ``table2_top5``, ``dc_multifaceted``.
-        None: compute them here (fit, D_c, clusters, accuracy, correlations, rules).
-    sv, found, acc, rho, r_prob, ceiling : optional
-        With ``verdicts``: what they were computed from (the class SeVecs, the clusters per
+    sv, found, acc, rho, r_prob, ceiling
+        What they were computed from (the class SeVecs, the clusters per
         class, the hold-out accuracy, Spearman's rho per k, the correlation with the mean
         true-class probability, the ceiling share per k). The own checks (Spearman, mean
         probability) are built from ``rho`` and ``r_prob``.
@@ -261,25 +258,7 @@ def record(study: Study, verdicts: Sequence[C.Verdict] | None = None, *, sv: Sem
     ValueError
         ``verdicts`` that are not exactly this chapter's rows, or without the inputs.
     """
-    if verdicts is None:
-        sv = fit_sevecs(study.model, study.dataset("class_fit"), layer=LAYER, cache=study.cache, **study.run)
-        D = sv.diversity.numpy().astype(float)
-        planted = np.array([c["n_facets"] for c in study.truth]) if study.truth else None
-        facets = A.correlation(D, planted) if planted is not None else {"r": None, "p": None, "n": len(D)}
-        v_facets = C.multifacetedness(facets["r"], facets["p"], facets["n"])
-        holdout = study.dataset("class_holdout")
-        f = extract_features(study.model, holdout, layer=LAYER, cache=study.cache, **study.run)
-        found = [A.count_facets((f.values[f.labels == c] > 0).float()) for c in range(len(sv))]
-        verdicts = [C.dominant_cluster([x["dominant_share"] for x in found])]
-        acc = accuracy(study.model, holdout, len(study.classes), cache=study.cache, **study.run)
-        per_class = {1: acc.per_class_top1, 5: acc.per_class_top5}
-        r = {k: A.correlation(D, per_class[k]) for k in KS}
-        rho = {k: A.correlation(D, per_class[k], "spearman") for k in KS}
-        r_prob = A.correlation(D, acc.mean_prob_per_class(len(study.classes)))
-        ceiling = {k: float(np.mean(per_class[k] >= C.CEILING_ACC)) for k in KS}
-        verdicts += [C.table2(k, r[k]["r"], r[k]["p"], r[k]["n"], ceiling[k]) for k in KS]
-        verdicts.append(v_facets)
-    elif any(v is None for v in (sv, found, acc, rho, r_prob, ceiling)):
+    if any(v is None for v in (sv, found, acc, rho, r_prob, ceiling)):
         raise ValueError("pass sv=, found=, acc=, rho=, r_prob= and ceiling= with verdicts= (what they were computed "
                          "from)")
     ids = [v.id for v in verdicts]

@@ -128,17 +128,6 @@ def live(study: Study, pairs: L.ScenePairs, energies=S.ENERGIES):
     return widgets.slider(show, energies, "kept energy")
 
 
-def verdicts(m: L.SceneMetrics) -> list:
-    """Fig. 7's verdict per method: the notebook's cell, line for line (used by :func:`record`)."""
-    best = np.max([m.hits[L.map_name(x, v)].mean(0) for x in S.METHODS for v in (L.PLAIN, L.OWN)], axis=0)
-    out = []
-    for method in S.METHODS:
-        plain, own = m.hits[L.map_name(method, L.PLAIN)], m.hits[L.map_name(method, L.OWN)]
-        imp, low, high = A.bootstrap_mean(own.astype(float) - plain.astype(float), m.scene)
-        out.append(C.pointing(L.map_name(method), m.energies, imp, low, high, best))
-    return out
-
-
 def checks(m: L.SceneMetrics) -> list:
     """Our own checks (never counted as reproductions): the lenient game, the classic game,
     the centre baseline."""
@@ -166,11 +155,11 @@ def checks(m: L.SceneMetrics) -> list:
     return out
 
 
-def record(study: Study, m: L.SceneMetrics | None = None, rows: list | None = None) -> Record:
-    """The chapter's record: its verdicts (as the notebook computes them, or ``rows``, the
-    notebook's own), our checks, and the numbers behind them."""
-    m = S.metrics(study) if m is None else m
-    rows = verdicts(m) if rows is None else list(rows)
+def record(study: Study, m: L.SceneMetrics, rows: list) -> Record:
+    """The chapter's record: the verdict rows its notebook computed from the scene pass ``m``,
+    our checks, and the numbers behind them (to judge another network, run the notebook
+    itself: :func:`sevec_helpers.book.runner.judge`)."""
+    rows = list(rows)
     imp1 = _improvements(m, m.hits)
     nums = {"energies": m.energies, "accuracy": {n: h.mean(0) for n, h in m.hits.items()},
             "accuracy_half": {n: h.mean(0) for n, h in m.hits_half.items()}, "improvement": imp1,

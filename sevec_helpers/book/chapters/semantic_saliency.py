@@ -15,7 +15,6 @@ from sevec_helpers.book.profiles import Study
 from sevec_helpers.book.records import Record, network_of
 from sevec_helpers.evaluation import localization as L
 from sevec_helpers.evaluation import scene_stats as E
-from sevec_helpers.evaluation import stats as A
 
 MAIN = tuple(L.map_name(m, v) for m in S.METHODS for v in (L.PLAIN, L.OWN))
 """The four maps of Fig. 6: GuidedBP, Semantic GuidedBP, Gradient*Input, Semantic Gradient*Input."""
@@ -136,28 +135,11 @@ def live(study: Study, pairs: L.ScenePairs):
     return widgets.picker(show, scene=[int(s) for s in np.unique(pairs.scene)], target=study.classes)
 
 
-def verdicts(m: L.SceneMetrics) -> list:
-    """Fig. 6's verdict per method from the per-pair energy shares of ``m``: the cell of the
-    notebook, line for line (used by :func:`record`)."""
-    out = []
-    for method in S.METHODS:
-        plain = m.share[L.map_name(method, L.PLAIN)]
-        own = m.share[L.map_name(method, L.OWN)]
-        perm = m.share[L.map_name(method, L.PERMUTED)]
-        k = m.other_idx
-        effect = A.bootstrap_mean(own - plain, m.scene)
-        permuted = A.bootstrap_mean(perm - plain, m.scene)
-        vs_permuted = A.bootstrap_mean(own - perm, m.scene)
-        other = A.bootstrap_mean(m.share[L.map_name(method, L.OTHER)] - plain[k], m.scene[k]) if len(k) else None
-        out.append(C.discriminative(L.map_name(method), effect, other, permuted, vs_permuted=vs_permuted))
-    return out
-
-
-def record(study: Study, m: L.SceneMetrics | None = None, rows: list | None = None) -> Record:
-    """The chapter's record: its verdicts (as the notebook computes them, or ``rows``, the
-    notebook's own) and the numbers behind them."""
-    m = S.metrics(study) if m is None else m
-    rows = verdicts(m) if rows is None else list(rows)
+def record(study: Study, m: L.SceneMetrics, rows: list) -> Record:
+    """The chapter's record: the verdict rows its notebook computed from the scene pass ``m``,
+    and the numbers behind them (to judge another network, run the notebook itself:
+    :func:`sevec_helpers.book.runner.judge`)."""
+    rows = list(rows)
     nums = {"pairs": len(m.scene), "scenes": int(len(np.unique(m.scene))),
             "pairs_with_another_object": int(len(m.other_idx)), "box_area": float(m.area.mean())}
     multi = m.other >= 0

@@ -16,9 +16,7 @@ from sevec_helpers.book import claims as C
 from sevec_helpers.book import figures as viz
 from sevec_helpers.book.profiles import Study
 from sevec_helpers.book.records import Record, network_of
-from sevec_helpers.core.features import extract_features
 from sevec_helpers.evaluation import stats as A
-from sevec_helpers.sevecs.fit import fit_sevecs
 from sevec_helpers.sevecs.vectors import SemanticVectors
 
 LAYER = "fc1"
@@ -109,26 +107,8 @@ def _assemble(study: Study, verdicts: list, toy: dict, sv: SemanticVectors, prec
                   list(verdicts), [eq3_check(toy)], network=network_of(study))
 
 
-def record(study: Study, verdicts: list | None = None, **parts) -> Record:
-    """The chapter's Record.
-
-    With ``verdicts`` (the rows the notebook computed visibly) and ``parts`` (``toy``, ``sv``,
-    ``precision``, ``k``: the numbers they came from), assemble it. Without them, the
-    headless twin of the notebook: the same public calls, in the same order, without
-    figures (what ``summary.compute`` runs).
-    """
-    if verdicts is not None:
-        return _assemble(study, verdicts, **parts)
-    toy = A.eq3_toy()
-    model = study.model
-    fit_set, holdout = study.dataset("class_fit"), study.dataset("class_holdout")
-    sv = fit_sevecs(model, fit_set, layer=LAYER, cache=study.cache, **study.run)
-    f = extract_features(model, holdout, layer=LAYER, cache=study.cache, **study.run)
-    k = min(K, len(f.values))
-    relevant = A.relevance_matrix(f.labels, len(sv))
-    precision = A.precision_at_k(sv, f.values, relevant, k=k)
-    chance = A.chance_precision(relevant)
-    m, lo, hi = A.bootstrap_mean(precision)
-    v = C.retrieval("fig1_classes", "class", m, lo, hi, float(chance.mean()),
-                    paper="selected val images contain the class (pictures, no number)")
-    return _assemble(study, [v], toy, sv, precision, k)
+def record(study: Study, verdicts: list, **parts) -> Record:
+    """The chapter's Record from the verdict rows its notebook computed visibly and ``parts``
+    (``toy``, ``sv``, ``precision``, ``k``: the numbers they came from). To judge another
+    network, run the notebook itself (:func:`sevec_helpers.book.runner.judge`)."""
+    return _assemble(study, verdicts, **parts)

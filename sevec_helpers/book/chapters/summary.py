@@ -1,10 +1,10 @@
-"""The summary: every paper claim tested, one row each, counted; and the book's own checks apart.
+"""The summary: every paper claim on every network of both testbeds, one table per testbed,
+their agreement, and the book's own checks apart.
 
-Every claim is judged on the profile's network and on its replicates (for the world profile
-``vgg_mini`` and ``vgg_mini_seed1..3``, one recipe, four seeds); the headline verdict of a
-claim is the one all networks agree on, else "mixed". Point it at any network file of
-``python -m sevec_helpers.sources.train`` to recompute every verdict on that network, without
-figures::
+Records are read from ``results_dir/<profile>/<network>/<chapter>.json``, where each chapter
+saved them; a record that is missing (the page opened alone, in Colab say) is computed by
+running that chapter's notebook headless (:mod:`sevec_helpers.book.runner`): the same code
+the chapter shows. Judge a network of your own without figures::
 
     python -m sevec_helpers.book.chapters.summary path/to/vgg_mini_seed7.pt
 """
@@ -12,157 +12,174 @@ figures::
 from __future__ import annotations
 
 import argparse
-import importlib
 import time
-from pathlib import Path
 
 from sevec_helpers.book import claims as C
 from sevec_helpers.book import figures as viz
-from sevec_helpers.book.profiles import Study
-from sevec_helpers.book.records import (
-    CHAPTERS,
-    NETWORKS_DIR,
-    PAPER_CHAPTERS,
-    Record,
-    across,
-    load_results,
-    network_list,
-    network_results_dir,
-    record_on,
-)
+from sevec_helpers.book import profiles
+from sevec_helpers.book.records import PAPER_CHAPTERS, across, by_testbed, load_records, network_list
+from sevec_helpers.book.runner import parse_network, record_of
+
+COST_S = {"world": {"first": 330.0, "other": 75.0}, "photos": {"first": 150.0, "other": 110.0}}
+"""Seconds to run the seven paper chapters headless on one network at the default sizes on a
+2-core CPU with a cold cache (the first network of a testbed also renders its data), from the
+book build's execution times; used only to tell a reader what computing missing records costs."""
 
 
-def compute(name: str, study: Study) -> Record:
-    """Run chapter ``name`` end to end (no figures) and return its record."""
-    mod = importlib.import_module(f"{__package__}.{CHAPTERS[name]}")
-    return mod.record(study)
-
-
-def collect(results_dir: str | Path, study: Study | None = None, progress=None) -> tuple[dict, list[str]]:
-    """Saved records of every chapter; with a ``study``, the missing ones are computed (and saved)
-    now. Returns (records by chapter, the chapters computed here)."""
-    records = {k: v for k, v in load_results(results_dir).items() if k in CHAPTERS}
-    done = []
-    if study is not None:
-        for name in CHAPTERS:
-            if name not in records:
-                if progress:
-                    progress(name)
-                rec = compute(name, study)
-                rec.save(results_dir)
-                records[name] = rec.as_dict()
-                done.append(name)
-    return dict(sorted(records.items())), done
-
-
-def paper_rows(records: dict) -> list[dict]:
-    return [dict(r, claim=f"[{name[:2]}] {r['claim']}") for name, rec in records.items() for r in rec["verdicts"]]
-
-
-def collect_networks(results_dir: str | Path, study: Study | None = None, networks=None,
-                     progress=None) -> dict[str, dict]:
-    """The paper chapters' records on the profile's network and on each of ``networks``
-    (default ``study.replicates``; without a study, every network with saved records): saved ones are read back from
-    ``results_dir/networks/<network>/``, missing ones computed with :func:`record_on` (and
-    saved) when a ``study`` is given. Returns ``{network: {chapter: record dict}}``; the
-    profile's own network first."""
-    own, _ = collect(results_dir, study, progress)
-    own = {k: v for k, v in own.items() if k in PAPER_CHAPTERS}
-    first = next((r.get("network") for r in own.values() if r.get("network")), None)
-    first = first or (study.spec.name if study is not None else "this network")
-    out = {first: own}
-    if networks is not None:
-        nets = network_list(networks)
-    elif study is not None:
-        nets = study.replicates
-    else:   # no study: every network whose records were saved
-        root = Path(results_dir) / NETWORKS_DIR
-        nets = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else ()
-    for net in nets:
-        name = Path(net).stem if str(net).endswith(".pt") else str(net)
-        recs = {k: v for k, v in load_results(network_results_dir(results_dir, name)).items() if k in PAPER_CHAPTERS}
-        if study is not None:
-            for chapter in PAPER_CHAPTERS:
-                if chapter not in recs:
-                    if progress:
-                        progress(f"{chapter} on {name}")
-                    rec = record_on(study, chapter, net)
-                    rec.save(network_results_dir(results_dir, rec.network))
-                    recs[chapter] = rec.as_dict()
-        out[name] = dict(sorted(recs.items()))
+def wanted(networks=None) -> list[tuple[str, str]]:
+    """(profile, network) pairs of ``networks`` (entries as in :func:`sevec_helpers.book.runner.judge`),
+    default every network of the book's testbeds that can run here."""
+    entries = profiles.book_networks() if networks is None else network_list(networks)
+    out = []
+    for e in entries:
+        prof, net = parse_network(e, "world")
+        if networks is None and not profiles.available(prof):
+            continue
+        out.append((prof, profiles.network_name(net)))
     return out
 
 
-def network_rows(records_by_network: dict) -> list[dict]:
-    """One row per paper claim judged on several networks (rules v3, issue 19).
+def missing(results_dir, networks=None) -> list[tuple[str, str, str]]:
+    """(profile, network, chapter) of every paper chapter's record not saved under ``results_dir``."""
+    have = load_records(results_dir, PAPER_CHAPTERS)
+    return [(p, n, c) for p, n in wanted(networks) for c in PAPER_CHAPTERS if c not in have.get((p, n), {})]
+
+
+def cost_note(todo: list[tuple[str, str, str]]) -> viz.Markdown:
+    """What computing the missing records will take, and the cheaper choice."""
+    if not todo:
+        return viz.Markdown("Every record was saved by its chapter: nothing to compute.")
+    nets = list(dict.fromkeys((p, n) for p, n, _ in todo))
+    seconds, seen = 0.0, set()
+    for p, _ in nets:
+        c = COST_S.get(p, {"first": 300.0, "other": 300.0})
+        seconds += c["other"] if p in seen else c["first"]
+        seen.add(p)
+    return viz.Markdown(
+        f"{len(todo)} chapter records are not saved yet ({len(nets)} networks); computing them runs each chapter's "
+        f"notebook headless, about {seconds / 60:.0f} minutes on a 2-core CPU at the default sizes (less on a GPU "
+        f"or with smaller `sizes`). For a quick look, set `networks = [\"world:vgg_mini\"]` (about "
+        f"{COST_S['world']['first'] / 60:.0f} minutes) or run the chapters first.")
+
+
+def collect(results_dir, networks=None, *, compute: bool = True, sizes: dict | None = None, device=None,
+            cache_dir=None, progress=None) -> dict[tuple[str, str], dict[str, dict]]:
+    """The paper chapters' records on each wanted network, computing the missing ones.
 
     Parameters
     ----------
-    records_by_network : dict
-        ``{network: records}``, each ``records`` as returned by :func:`collect` for that network.
+    results_dir : path-like
+        Where the chapters saved their records (missing ones are saved there too).
+    networks : sequence, optional
+        As in :func:`wanted` (default: every network of both testbeds).
+    compute : bool
+        Compute the missing records (``False``: show only what was saved).
+    sizes, device, cache_dir
+        The chapters' parameters for what is computed here.
+    progress : callable, optional
+        Called with one line per record computed.
 
     Returns
     -------
-    list of dict
-        Rows of :func:`sevec_helpers.book.records.across`: the verdict all networks agree on,
-        else ``mixed`` with the counts (never counted as reproduced by
-        :func:`sevec_helpers.book.claims.across.counts`); a claim some network did not judge counts as
-        not testable there and says so.
+    dict
+        ``{(profile, network): {chapter: record dict}}`` in the order of :func:`wanted`.
     """
-    return across({net: paper_rows(records) for net, records in records_by_network.items()})
+    have = load_records(results_dir, PAPER_CHAPTERS)
+    out = {}
+    for prof, net in wanted(networks):
+        recs = dict(have.get((prof, net), {}))
+        if compute:
+            for chapter in PAPER_CHAPTERS:
+                if chapter in recs:
+                    continue
+                t = time.perf_counter()
+                rec = record_of(chapter, profile=prof, network=None if net == _own(prof) else net, sizes=sizes,
+                                device=device, cache_dir=cache_dir, results_dir=results_dir)
+                recs[chapter] = rec.as_dict()
+                if progress:
+                    progress(f"{chapter} on {prof}:{net}: {time.perf_counter() - t:.0f} s")
+        if recs:
+            out[(prof, net)] = dict(sorted(recs.items()))
+    return out
+
+
+def _own(profile: str) -> str | None:
+    nets = profiles.PROFILES[profile].networks
+    return nets[0] if nets else None
+
+
+def paper_rows(records: dict) -> list[dict]:
+    """The verdict rows of one network's records, each claim prefixed by its chapter number and
+    naming its testbed."""
+    return [dict(r, claim=f"[{name[:2]}] {r['claim']}",
+                 testbed=r.get("testbed") or rec.get("testbed") or C.testbed_of(rec.get("profile", "")))
+            for name, rec in sorted(records.items()) for r in rec["verdicts"]]
 
 
 def check_rows(records: dict) -> list[dict]:
-    return [dict(r, check=f"[{name[:2]}] {r['check']}") for name, rec in records.items() for r in rec["checks"]]
+    return [dict(r, check=f"[{name[:2]}] {r['check']}") for name, rec in sorted(records.items()) for r in rec["checks"]]
 
 
-def headline(records: dict):
-    rows = paper_rows(records)
-    profiles = sorted({rec["profile"] for rec in records.values()})
-    missing = [n for n in CHAPTERS if n not in records]
-    text = f"**{C.headline(rows)}**"
-    text += f" Profile(s) of the saved results: {', '.join(profiles) or 'none'}."
-    if missing:
-        text += f" Chapters without saved results (not counted): {', '.join(missing)}."
-    return viz.Markdown(text)
+def testbed_rows(collected: dict) -> dict[str, list[dict]]:
+    """``{testbed: rows of :func:`sevec_helpers.book.records.across` over its networks}``."""
+    beds = by_testbed({f"{p}:{n}": paper_rows(recs) for (p, n), recs in collected.items()})
+    return {bed: across(nets) for bed, nets in beds.items()}
 
 
-def counts_table(records: dict, rows: list[dict] | None = None):
-    """How many claims got each verdict: on the book's network, and (with ``rows`` of
-    :func:`network_rows`) across the networks."""
-    c = C.counts(paper_rows(records))
-    if rows is None:
-        return viz.markdown_table(["verdict", "claims"], [[v, n] for v, n in c.items()])
-    a = C.counts(rows)
-    n = max((r["numbers"].get("networks", 0) for r in rows), default=0)
-    return viz.markdown_table(["verdict", "claims (book's network)", f"claims (agreed on {n} networks)"],
-                              [[v, c.get(v, 0), a.get(v, 0)] for v in C.VERDICTS])
+def overall_rows(collected: dict) -> list[dict]:
+    """Each claim over every network of every testbed."""
+    return across({f"{C.testbed_of(p)}: {n}": paper_rows(recs) for (p, n), recs in collected.items()})
 
 
-def networks_headline(rows: list[dict], networks) -> viz.Markdown:
-    """The headline over networks: the counts of the agreed verdicts (``mixed`` apart)."""
-    networks = list(networks)
-    if len(networks) == 1:
-        return viz.Markdown(f"**On {networks[0]} (no other network judged): {C.headline(rows)}**")
-    names = ", ".join(viz.network_label(n) for n in networks)
-    return viz.Markdown(f"**Across {len(networks)} networks ({names}): {C.headline(rows)}**")
+def headlines(collected: dict) -> viz.Markdown:
+    """One headline per testbed, naming it and its networks (rules v4)."""
+    parts = []
+    for bed, rows in testbed_rows(collected).items():
+        n = max((r["numbers"].get("networks", 0) for r in rows), default=0)
+        parts.append(f"**{C.headline(rows, testbed=bed, networks=n)}**")
+    return viz.Markdown("\n\n".join(parts) if parts else "No record was found or computed.")
 
 
-def judge(network, *, profile: str = "world", sizes: dict | None = None, device=None,
-          cache_dir: str | Path | None = None, results_dir: str | Path | None = None, progress=print) -> dict:
-    """Every paper claim recomputed on one network, without figures.
+def counts_table(collected: dict):
+    """How many claims got each agreed verdict on each testbed and over every network."""
+    beds = testbed_rows(collected)
+    cols = {bed: C.counts(rows) for bed, rows in beds.items()}
+    allc = C.counts(overall_rows(collected)) if len(beds) > 1 else None
+    head = ["verdict"] + [f"{bed}" for bed in beds] + (["every network"] if allc else [])
+    return viz.markdown_table(head, [[v] + [cols[b][v] for b in beds] + ([allc[v]] if allc else [])
+                                     for v in C.VERDICTS])
+
+
+def own_network_rows(collected: dict) -> dict[str, list[dict]]:
+    """The verdict rows of each testbed's own network (the one its chapters show), with numbers."""
+    out = {}
+    for (p, n), recs in collected.items():
+        if n == _own(p) and C.testbed_of(p) not in out:
+            out[C.testbed_of(p)] = paper_rows(recs)
+    return out
+
+
+def definitions() -> viz.Markdown:
+    """What each verdict word means (rules v4), and what changed between rule versions."""
+    words = "\n".join(f"- **{v}**: {C.DEFINITIONS[v]}." for v in C.VERDICTS)
+    log = "\n".join(f"- **{v}**: {text}." for v, text in C.CHANGELOG)
+    return viz.Markdown(f"{words}\n\n**The rules, version by version** (`sevec_helpers/book/claims/`):\n\n{log}")
+
+
+def judge(network, *, profile: str = "world", sizes: dict | None = None, device=None, cache_dir=None,
+          results_dir=None, progress=print) -> dict:
+    """Every paper claim recomputed on one network by running the chapters' notebooks headless.
 
     Parameters
     ----------
     network : str or path-like
-        A shipped network name or a ``.pt`` file written by ``python -m sevec_helpers.sources.train``
-        (with its ``.json`` beside it; a gray-retrained partner with the same seeds in the
-        same folder is used for the colour ablation, when there is one).
+        One of the profile's networks or a ``.pt`` file written by
+        ``python -m sevec_helpers.sources.train`` (with its ``.json`` beside it; a gray-retrained
+        partner with the same seeds in the same folder is used for the colour ablation).
     profile, sizes, device, cache_dir
-        As for :func:`sevec_helpers.book.profiles.study` (the world's default sizes unless
-        given; ``cache_dir=None`` caches in memory only).
+        As for :func:`sevec_helpers.book.profiles.study` (``cache_dir=None`` caches in memory).
     results_dir : path-like, optional
-        Where to save the records (``results_dir/networks/<network>/``).
+        Where to save the records (``results_dir/<profile>/<network>/``).
     progress : callable or None
         Called with a line per chapter and its time.
 
@@ -172,17 +189,13 @@ def judge(network, *, profile: str = "world", sizes: dict | None = None, device=
         ``{"network": name, "records": {chapter: record dict}, "rows": the verdict rows,
         "seconds": {chapter: time}}``.
     """
-    from sevec_helpers.book import profiles
-
-    st = profiles.study(profile, sizes=sizes, device=device, cache_dir=cache_dir)
     records, seconds, name = {}, {}, None
     for chapter in PAPER_CHAPTERS:
         t = time.perf_counter()
-        rec = record_on(st, chapter, network)
+        rec = record_of(chapter, profile=profile, network=network, sizes=sizes, device=device, cache_dir=cache_dir,
+                        results_dir=results_dir)
         seconds[chapter] = time.perf_counter() - t
         name = rec.network
-        if results_dir is not None:
-            rec.save(network_results_dir(results_dir, name))
         records[chapter] = rec.as_dict()
         if progress:
             progress(f"{chapter}: {seconds[chapter]:.1f} s")
@@ -192,20 +205,24 @@ def judge(network, *, profile: str = "world", sizes: dict | None = None, device=
 def main(argv=None) -> None:
     """``python -m sevec_helpers.book.chapters.summary NETWORK``: every verdict on that network."""
     p = argparse.ArgumentParser(prog="python -m sevec_helpers.book.chapters.summary",
-                                description="Recompute every paper claim's verdict on one network (no figures).")
-    p.add_argument("network", help="a .pt file written by `python -m sevec_helpers.sources.train`, or a shipped name")
+                                description="Recompute every paper claim's verdict on one network (no figures), by "
+                                            "running the chapters' notebooks headless.")
+    p.add_argument("network", help="a .pt file written by `python -m sevec_helpers.sources.train`, or a network of "
+                                   "the profile (e.g. vgg_mini_seed2, efficientnet_lite1)")
+    p.add_argument("--profile", default="world", choices=sorted(profiles.PROFILES))
     p.add_argument("--cache-dir", default=None, help="disk cache to share with the book (default: in memory)")
-    p.add_argument("--results-dir", default=None, help="save the records under RESULTS_DIR/networks/<network>/")
+    p.add_argument("--results-dir", default=None, help="save the records under RESULTS_DIR/<profile>/<network>/")
     p.add_argument("--device", default=None)
     a = p.parse_args(argv)
     t0 = time.perf_counter()
-    out = judge(a.network, cache_dir=a.cache_dir, results_dir=a.results_dir, device=a.device)
+    out = judge(a.network, profile=a.profile, cache_dir=a.cache_dir, results_dir=a.results_dir, device=a.device)
     print()
     for r in out["rows"]:
         print(f"{r['verdict']:>15}  {r['claim']}  --  {r['ours']}")
-    print(f"\n{out['network']}: {C.headline(out['rows'])}")
+    print(f"\n{out['network']}: {C.headline(out['rows'], networks=1)}")
     print(f"{len(out['rows'])} verdicts in {time.perf_counter() - t0:.0f} s")
 
 
 if __name__ == "__main__":
     main()
+

@@ -19,18 +19,14 @@ from sevec_helpers.book import claims as C
 from sevec_helpers.book import figures as viz
 from sevec_helpers.book.profiles import CONCEPT_KINDS, Study
 from sevec_helpers.book.records import Record, network_of
-from sevec_helpers.core.features import Features, extract_features
+from sevec_helpers.core.features import Features
 from sevec_helpers.evaluation import stats as A
 from sevec_helpers.evaluation.editing import (
     EditResult,
     PerturbationResult,
-    edit_study,
-    mask_edit,
-    perturbation_study,
 )
-from sevec_helpers.evaluation.metrics import Accuracy, accuracy
+from sevec_helpers.evaluation.metrics import Accuracy
 from sevec_helpers.sevecs import alternatives as CV
-from sevec_helpers.sevecs.fit import fit_sevecs
 from sevec_helpers.sevecs.vectors import SemanticVectors
 
 LAYER = "fc1"
@@ -285,91 +281,11 @@ def _assemble(study: Study, verdicts: list, *, sevecs: dict, precision: dict, ch
     return Record("02_validating_sevecs", study.profile, nums, rows, checks, network=network_of(study))
 
 
-def record(study: Study, verdicts: list | None = None, **parts) -> Record:
-    """The chapter's Record.
-
-    With ``verdicts`` (the rows the notebook computed visibly) and ``parts`` (the numbers
-    they came from: ``sevecs``, ``precision``, ``chance``, ``own``, ``acc``, ``acc_gray``,
-    ``retrained``, ``t1``, ``var``, ``acc_before``, ``colour_world``), assemble it; rows a
+def record(study: Study, verdicts: list, **parts) -> Record:
+    """The chapter's Record from the verdict rows its notebook computed visibly and ``parts``
+    (the numbers they came from: ``sevecs``, ``precision``, ``chance``, ``own``, ``acc``,
+    ``acc_gray``, ``retrained``, ``t1``, ``var``, ``acc_before``, ``colour_world``); rows a
     profile cannot compute (no data, no per-image truth, no gray network) are added as "not
-    testable" with the reason. Without them, the headless twin of the notebook: the same
-    public calls, in the same order, without figures (what ``summary.compute`` runs).
-    """
-    if verdicts is not None:
-        return _assemble(study, verdicts, **parts)
-    run = dict(cache=study.cache, **study.run)
-    model, holdout = study.model, study.dataset("class_holdout")
-    # Fig. 2
-    hold = extract_features(model, holdout, layer=LAYER, **run)
-    k = min(K, len(hold.values))
-    truth = study.image_truth("class_holdout")
-    kinds = [kind for kind in CONCEPT_KINDS if study.has(f"{kind}_fit")]
-    sevecs, precision, chance, own, relevant = {}, {}, {}, {}, {}
-    for kind in kinds:
-        sv_k = sevecs[kind] = fit_sevecs(model, study.dataset(f"{kind}_fit"), layer=LAYER, **run)
-        sw = extract_features(model, study.dataset(f"{kind}_holdout"), layer=LAYER, **run)
-        own[kind] = A.precision_at_k(sv_k, sw.values, A.relevance_matrix(sw.labels, len(sv_k)), k=min(k, len(sw.values)))
-        if truth is not None:
-            rel = relevant[kind] = A.relevance_matrix(hold.labels, len(sv_k), image_truth=truth, key=kind,
-                                                      names=sv_k.names)
-            graded = rel.any(0)
-            precision[kind] = A.precision_at_k(sv_k, hold.values, rel, k=k)[graded]
-            chance[kind] = A.chance_precision(rel)[graded]
-    verdicts = [C.retrieval(IDS[kind], kind, *A.bootstrap_mean(precision[kind]), float(chance[kind].mean()),
-                            paper=PAPER_FIG2) for kind in ("textures", "materials") if kind in precision]
-    # colour: the positive control on the colour-coded network (same measurement), its own check
-    coded = study.networks.get("colorcoded")
-    control, coded_own = None, None
-    if coded is not None and "colors" in sevecs:
-        sv_cc = fit_sevecs(coded.model, study.dataset("colors_fit"), layer=LAYER, **run)
-        sw_cc = extract_features(coded.model, study.dataset("colors_holdout"), layer=LAYER, **run)
-        coded_own = A.precision_at_k(sv_cc, sw_cc.values, A.relevance_matrix(sw_cc.labels, len(sv_cc)),
-                                     k=min(k, len(sw_cc.values)))
-        coded_hold = coded.data["class_holdout"]
-        f_cc = extract_features(coded.model, coded_hold, layer=LAYER, **run)
-        truth_cc = [coded_hold.attributes(i) for i in range(len(coded_hold))]
-        rel_cc = A.relevance_matrix(f_cc.labels, len(sv_cc), image_truth=truth_cc, key="colors", names=sv_cc.names)
-        graded_cc = rel_cc.any(0)
-        p_cc = A.precision_at_k(sv_cc, f_cc.values, rel_cc, k=min(k, len(f_cc.values)))[graded_cc]
-        control = (*A.bootstrap_mean(p_cc), float(A.chance_precision(rel_cc)[graded_cc].mean()))
-    if "colors" in precision:
-        verdicts.append(C.retrieval("fig2c_colors", "colors", *A.bootstrap_mean(precision["colors"]),
-                                    float(chance["colors"].mean()), expect_success=False, paper=PAPER_FIG2C,
-                                    control=control))
-    # the gray ablation, with the colour-coded network as its positive control
-    n_classes = len(study.classes)
-    acc = accuracy(model, holdout, n_classes, **run)
-    acc_gray = accuracy(model, study.dataset("class_holdout_gray"), n_classes, **run)
-    drop = A.bootstrap_mean(acc.correct1.astype(float) - acc_gray.correct1.astype(float))
-    control_gray, cc, cc_gray = None, None, None
-    if coded is not None:
-        cc = accuracy(coded.model, coded.data["class_holdout"], n_classes, **run)
-        cc_gray = accuracy(coded.model, coded.data["class_holdout_gray"], n_classes, **run)
-        cc_drop = A.bootstrap_mean(cc.correct1.astype(float) - cc_gray.correct1.astype(float))
-        control_gray = (cc.top1, cc_gray.top1, cc_drop[1], cc_drop[2])
-    verdicts.append(C.color_ablation(acc.top1, acc_gray.top1, drop[1], drop[2], control=control_gray))
-    retrained = None
-    if "gray" in study.networks:
-        retrained = accuracy(study.networks["gray"].model, study.dataset("class_holdout_gray"), n_classes, **run)
-        verdicts.append(C.gray_recovery(acc.top1, acc_gray.top1, retrained.top1))
-    colour_world = (colour_world_check(acc, acc_gray, cc, cc_gray, coded_own, own["colors"], coded.about)
-                    if coded_own is not None else None)
-    # Table 1
-    sv = fit_sevecs(model, study.dataset("class_fit"), layer=LAYER, **run)
-    t1 = perturbation_study(model, holdout, sv, layer=LAYER, **study.run)
-    fit_f = extract_features(model, study.dataset("class_fit"), layer=LAYER, **run)
-    masks = variant_masks(sv, fit_f)
-    edits = {name: mask_edit(m) for name, m in masks.items()}
-    edits[RESCALED] = mask_edit(sv.mask(0.5), renormalize=True)
-    edits[PREDICTED] = mask_edit(sv.mask(0.5), by_prediction=True)
-    ed = edit_study(model, holdout, LAYER, edits, num_classes=len(sv), desc="Table 1 variants", **study.run)
-    effect = lambda name: {"mean": float(ed.delta(name).mean()), "sem": A.sem(ed.delta(name)),
-                           "acc_after": float(np.mean(ed.correct[name]))}
-    predicted = dict(effect(PREDICTED), acc_before=ed.accuracy_before)
-    others = {label: effect(label) for label in OTHERS}
-    verdicts.append(C.table1({k_: getattr(t1, k_) for k_ in t1.KEYS}, {k_: t1.sem(k_) for k_ in t1.KEYS}, t1.sem_diff,
-                             predicted=predicted, others=others))
-    var = variants(ed, {**masks, RESCALED: sv.mask(0.5), PREDICTED: sv.mask(0.5)}, hold)
-    return _assemble(study, verdicts, sevecs=sevecs, precision=precision, chance=chance, own=own, acc=acc,
-                       acc_gray=acc_gray, retrained=retrained, t1=t1, var=var, acc_before=ed.accuracy_before,
-                       colour_world=colour_world)
+    testable" with the reason. To judge another network, run the notebook itself
+    (:func:`sevec_helpers.book.runner.judge`)."""
+    return _assemble(study, verdicts, **parts)

@@ -48,6 +48,7 @@ from sevec_helpers.book.claims.across import (  # noqa: F401  (the rules, in one
     across_networks,
     agreement,
     counts,
+    deciding,
     headline,
 )
 from sevec_helpers.book.claims.base import (  # noqa: F401  (the rules, in one namespace)

@@ -150,3 +150,39 @@ def headline(rows: Sequence[dict], testbed: str | None = None, networks: int | N
     if missing:
         text += " Not measured in this run: " + ", ".join(missing) + "."
     return text
+
+
+_DECIDING = (
+    # (id prefix, the numbers the verdict turned on, written short)
+    ("fig2c_", lambda n: f"{n['precision']:.3f}, interval to {n['high']:.3f} (bar {n['bar']:.3f})"),
+    ("fig1_", lambda n: f"{n['precision']:.3f} ({n['precision'] / n['chance']:.1f} x chance)"),
+    ("fig2_", lambda n: f"{n['precision']:.3f} ({n['precision'] / n['chance']:.1f} x chance)"),
+    ("gray_drop", lambda n: f"drop {n['drop']:.3f}, interval to {n['high']:.3f}"),
+    ("gray_recovery", lambda n: f"retrained {n['acc_gray_retrained']:.3f} vs colour {n['acc_color']:.3f}"),
+    ("table1", lambda n: f"SeVec mask {n['sevec_mask']:+.3f}, permuted {n['permuted_mask']:+.3f}"),
+    ("fig3_", lambda n: f"silhouette {n['silhouette']:.3f}, nearest same {n['nn_agreement']:.2f}"),
+    ("dominant_cluster", lambda n: f"{n['share_of_classes']:.2f} of classes"),
+    ("table2_", lambda n: (f"r = {n['r']:+.3f}, interval to {n['r_high']:+.3f}" if "r" in n
+                           else f"{n['ceiling_share']:.0%} of classes at the ceiling")),
+    ("dc_multifaceted", lambda n: f"r = {n['r']:+.3f}" + (f", probe {n['probe']:.2f}" if "probe" in n else "")),
+    ("fig5_", lambda n: f"{n['agreement']:.2f} (chance {n['chance']:.2f})"),
+    ("table3_", lambda n: f"{n['right']:.2f} (chance {n['chance']:.2f})"),
+    ("fig6_", lambda n: f"gain {n['effect']:+.3f}" + (f", maps differ {n['separation']:+.3f}" if "separation" in n
+                                                      else "")),
+    ("fig7_", lambda n: (f"mean gain {n['mean_improvement']:+.3f}, above 0 at {n['above']} of {n['judged']}"
+                         if n.get("judged") else "no energy judged")),
+)
+
+
+def deciding(row) -> str:
+    """The number(s) a claim's verdict turned on, written short (``"r = -0.396, interval to
+    -0.055"``), for tables that show each network's verdict; ``""`` when not measured."""
+    r = row.as_dict() if isinstance(row, Verdict) else dict(row)
+    n = r.get("numbers") or {}
+    for prefix, fmt in _DECIDING:
+        if r["id"].startswith(prefix):
+            try:
+                return fmt(n)
+            except (KeyError, TypeError, ZeroDivisionError, ValueError):
+                return ""
+    return ""

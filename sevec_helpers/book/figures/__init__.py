@@ -54,5 +54,6 @@ from sevec_helpers.book.figures.tables import (  # noqa: F401  (the namespace th
     network_label,
     network_table,
     stack,
+    testbeds_table,
     verdict_table,
 )

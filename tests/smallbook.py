@@ -1,0 +1,47 @@
+"""The small build of the book, shared by every test that reads it: made once per test run
+(``scripts/build_book.sh --small``: every chapter executed at the tiny sizes of
+``params/ci.yaml``, each chapter judged on every network of both testbeds), and only when it
+is missing or older than the sources.
+
+What a test may read from it: ``HTML`` (the site), ``EXECUTED`` (each page's executed
+notebook, as MyST-NB wrote it) and ``RESULTS`` (the chapters' saved records,
+``<profile>/<network>/<chapter>.json``).
+
+``SEVEC_BROWSER_BOOK=_build`` points the browser tests at another build instead (e.g. the full
+book of ``scripts/build_book.sh``, whose HTML is in ``_build/html``); it is used as it is.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+OTHER = os.environ.get("SEVEC_BROWSER_BOOK")
+SMALL = Path(OTHER).resolve() if OTHER else ROOT / "_build" / "small"
+HTML = SMALL / "html" if OTHER else SMALL / "_build" / "html"
+EXECUTED = SMALL / "jupyter_execute" if OTHER else SMALL / "_build" / "jupyter_execute"
+RESULTS = SMALL / "results"
+sys.path.insert(0, str(ROOT / "scripts"))
+from book_digest import digest  # noqa: E402
+
+
+def build_if_needed() -> None:
+    """Build the small book unless a build of the current sources exists (or fail saying why)."""
+    if OTHER:
+        if not (HTML / "index.html").exists():
+            pytest.fail(f"SEVEC_BROWSER_BOOK={OTHER}: no built book in {HTML}; run bash scripts/build_book.sh")
+        return
+    want = digest()
+    stamp = SMALL / "sources.sha256"
+    if (HTML / "index.html").exists() and stamp.exists() and stamp.read_text().strip() == want:
+        return
+    r = subprocess.run(["bash", str(ROOT / "scripts" / "build_book.sh"), "--small"], cwd=ROOT,
+                       capture_output=True, text=True, timeout=2400)
+    if r.returncode != 0:
+        pytest.fail(f"the small book did not build (bash scripts/build_book.sh --small):\n"
+                    f"{r.stdout[-4000:]}\n{r.stderr[-4000:]}")
