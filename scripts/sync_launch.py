@@ -19,8 +19,7 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-EXTRAS = {"08_real_network": "book,real", "08b_your_own_model": "book,real",
-          "99_summary": "book,real"}  # EfficientNet-Lite0 and its photos
+EXTRAS = {}   # every page installs the light "notebook" extra (no book-building stack; Colab's ipywidgets 7 stays)
 BADGE = re.compile(r"^\[!\[Open in Colab\]\([^)]*\)\]\([^)]*\)$", re.M)
 INSTALL = re.compile(r'^    %pip install -q "sevec-helpers\[[^\]]*\] @ git\+[^"]*"$', re.M)
 
@@ -47,7 +46,7 @@ def launch_lines(md: Path) -> tuple[str, str]:
     rel = md.relative_to(ROOT).with_suffix(".ipynb").as_posix()
     badge = (f"[![Open in Colab](../book/_static/colab-badge.svg)](https://colab.research.google.com/github/{slug}/blob/"
              f"{branch}/{rel})")
-    install = f'    %pip install -q "sevec-helpers[{EXTRAS.get(md.stem, "book")}] @ git+{url}@{branch}"'
+    install = f'    %pip install -q "sevec-helpers[{EXTRAS.get(md.stem, "notebook")}] @ git+{url}@{branch}"'
     return badge, install
 
 

@@ -83,6 +83,7 @@ def html_root():
     return B.HTML
 
 
+@pytest.mark.slow
 def test_api_page_has_a_non_empty_entry_for_every_public_name(html_root):
     page = html_root / "book" / "api.html"
     assert page.exists(), "book/api.md was not built"
@@ -94,6 +95,7 @@ def test_api_page_has_a_non_empty_entry_for_every_public_name(html_root):
         assert len(p.entries[key].split()) >= 5, f"the API page's entry for sh.{name} is empty"
 
 
+@pytest.mark.slow
 def test_chapters_link_their_first_use_to_the_api_page(html_root):
     api = _Entries()
     api.feed((html_root / "book" / "api.html").read_text())

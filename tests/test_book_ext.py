@@ -47,6 +47,7 @@ def test_verdict_refuses_nonsense():
         X.verdict(1, 0)
 
 
+@pytest.mark.slow
 def test_the_page_shows_each_executed_page_and_flags_the_slow_one(tmp_path, monkeypatch):
     """A two-notebook Sphinx project: one page states 'about 1 second to run' and sleeps 3 s
     (flagged), one states 'about 3 seconds to run' and sleeps 3 s (within 2x)."""

@@ -28,6 +28,8 @@ from pathlib import Path
 from urllib.parse import unquote, urljoin, urlparse
 
 import pytest
+
+pytestmark = pytest.mark.slow   # every page of the small build, in Chromium
 import smallbook  # noqa: E402  (tests/smallbook.py: the shared small build)
 import yaml
 

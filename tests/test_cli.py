@@ -65,6 +65,7 @@ def test_fit_world_and_no_silent_overwrite(tmp_path, capsys):
     assert cli.main(args + ["--overwrite"]) == 0
 
 
+@pytest.mark.slow
 def test_fit_on_an_image_folder_with_the_shipped_network(tmp_path):
     """The bug the issue reports: PIL images from a folder through vgg_mini's transform."""
     sevec("world", "render", "--out", tmp_path / "cw", "--part", "objects", "--per-class", "2", "--quiet")
@@ -74,6 +75,7 @@ def test_fit_on_an_image_folder_with_the_shipped_network(tmp_path):
     assert len(sv) == 32 and sv.dim == 128 * 4 * 4
 
 
+@pytest.mark.slow
 def test_saliency_and_pointing_game_commands(tmp_path):
     sevec("world", "render", "--out", tmp_path / "cw", "--part", "scenes", "--n", "4", "--quiet")
     sevec("fit", "--model", "vgg_mini", "--layer", "pool5", "--data", "world", "--per-class", "3",
@@ -108,6 +110,7 @@ def _torchrun(*args, nproc=2, **kw):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
 
 
+@pytest.mark.slow
 def test_torchrun_two_processes_equal_one(tmp_path):
     """Two layers in one pass, on one process and on two (torchrun): the same SeVecs."""
     base = ["fit", "--model", "vgg_mini", "--layer", "fc1", "--layer", "pool5", "--data", "world", "--per-class", "3",
@@ -123,6 +126,7 @@ def test_torchrun_two_processes_equal_one(tmp_path):
     assert not list(tmp_path.glob("*.ckpt"))
 
 
+@pytest.mark.slow
 def test_fit_several_layers_in_one_pass_equals_single_layer_fits(tmp_path, capsys):
     base = ["fit", "--model", "vgg_mini", "--data", "world", "--per-class", "2", "--world-split", "test", "--quiet"]
     assert cli.main([*base, "--layer", "pool5", "--layer", "fc1", "--out", str(tmp_path / "sv.pt")]) == 1
@@ -209,6 +213,7 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("nproc", [1, 2])
 def test_resume_after_sigkill_gives_the_same_file(tmp_path, nproc):
     """Two layers in one pass (--layer twice), killed after a checkpoint and resumed."""
@@ -244,6 +249,7 @@ def test_resume_after_sigkill_gives_the_same_file(tmp_path, nproc):
     assert not list(tmp_path.glob("*.ckpt")) and not list(tmp_path.glob(".*"))
 
 
+@pytest.mark.slow
 def test_a_second_fit_into_the_same_checkpoint_is_refused_while_the_first_runs(tmp_path):
     import fcntl
 

@@ -180,6 +180,7 @@ def test_restrict_outputs_keeps_aliases_and_picks_columns():
     assert sh.extract_features(sub, x, "fc1", progress=False).values.shape == (2, 4096)
 
 
+@pytest.mark.slow
 def test_imagenette_profile_with_paired_scenes(tmp_path):
     from sevec_helpers.book import profiles
     from sevec_helpers.evaluation import localization as L

@@ -36,6 +36,7 @@ def test_shards_are_disjoint_and_cover_everything():
     assert sorted(i for p in parts for i in p) == list(range(10))
 
 
+@pytest.mark.slow
 def test_torchrun_two_processes_equal_one(tmp_path):
     """Two processes: one layer, two layers in one pass, and one image (an empty shard on rank
     1, which used to fail with "rank 1 received no images") all equal one process, on both ranks."""

@@ -107,6 +107,7 @@ def test_chunks_of_edits_when_the_layer_is_large(monkeypatch):
         np.testing.assert_allclose(res.prob[name], _manual(model, x, y, fn), rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_perturbation_study_on_the_shipped_network_is_the_same_stacked_or_not():
     model, spec = sh.load_model("vgg_mini")
     from sevec_helpers.sources.world import ConceptWorld, ObjectsDataset, load_tensors

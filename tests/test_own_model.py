@@ -28,6 +28,7 @@ def _text_outputs(nb) -> str:
     return "\n".join(out)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("source", list(SOURCES))
 def test_page_runs_on_both_sources(tmp_path, source):
     """The page executes with no error on each source, fits at two layers, retrieves far above

@@ -23,6 +23,7 @@ def photo(name):
     return Image.fromarray(arr).convert("RGB")
 
 
+@pytest.mark.slow
 def test_loads_offline_with_aliases(lite):
     model, spec = lite
     assert spec.weights_present and len(spec.categories) == 1000 and not model.training
@@ -34,6 +35,7 @@ def test_loads_offline_with_aliases(lite):
 @pytest.mark.parametrize("name,expected", [("chelsea", {"tabby", "tiger cat", "Egyptian cat"}),
                                            ("coffee", {"espresso", "cup", "coffee mug"}),
                                            ("rocket", {"missile", "projectile", "space shuttle"})])
+@pytest.mark.slow
 def test_real_photos_get_sensible_labels(lite, name, expected):
     model, spec = lite
     with torch.no_grad():
@@ -67,6 +69,7 @@ def _swap_relu6(module):
             _swap_relu6(child)
 
 
+@pytest.mark.slow
 def test_guided_backprop_through_relu6_matches_independent_rule(lite):
     model, spec = lite
     x = spec.transform(photo("coffee"))[None]

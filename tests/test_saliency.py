@@ -106,6 +106,7 @@ def tv_model(request):
     return request.param, m, x
 
 
+@pytest.mark.slow
 def test_captum_cross_check(tv_model):
     name, m, x = tv_model
     target = torch.tensor([3, 17])
@@ -158,6 +159,7 @@ def _manual_semantic(m, x, target, mask, guided: bool):
     return gx if guided else gx * x
 
 
+@pytest.mark.slow
 def test_semantic_versions_on_vgg_and_alexnet(tv_model):
     name, m, x = tv_model
     target = torch.tensor([3, 17])

@@ -107,6 +107,7 @@ def test_planted_relation_retrieval_and_explanation_are_significant():
     assert "3 of 3 explanation cosine significant at alpha=0.05 (t test against 200 random sets, Holm" in ex.summary()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("test", ["t", "empirical"])
 def test_a_random_set_is_significant_at_the_stated_rate(test):
     """200 random 'concepts' (random sets of the pool), each against its own 99 random sets,

@@ -153,8 +153,9 @@ def assigned_names(cell: Cell) -> set[str]:
 
 
 def _python(source: str) -> str:
-    """A cell's source as plain Python (IPython magics commented out)."""
-    return "\n".join(("# " + line) if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
+    """A cell's source as plain Python (an IPython magic becomes ``pass``, indentation kept)."""
+    return "\n".join((line[: len(line) - len(line.lstrip())] + "pass  # " + line.lstrip())
+                     if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
 
 
 class ChapterError(RuntimeError):
