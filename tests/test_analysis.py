@@ -167,3 +167,23 @@ def test_records_roundtrip_and_flat_numbers(tmp_path):
     flat = flat_numbers(back["numbers"])
     assert flat == {"a": 0.5, "b.0": 1, "b.1": None, "t.0": 2.0} and math.isnan(float("nan"))
     assert [p.name for p in path.parent.iterdir()] == ["ch.json"]  # nothing half-written beside it
+
+
+def test_facet_probe_on_planted_facets():
+    # class 0: two facets firing disjoint units (the layer tells them apart: 1.0);
+    # class 1: two facets with one pattern (a tie at every image: a fair coin, 0.5);
+    # class 2: one facet only (not probed)
+    x = torch.zeros(15, 6)
+    y = [0] * 6 + [1] * 6 + [2] * 3
+    f = [0, 0, 0, 1, 1, 1, 0, 0, 0, 1, 1, 1, 0, 0, 0]
+    x[0:3, 0:2] = 1
+    x[3:6, 2:4] = 2.5        # any positive activation counts as firing
+    x[6:12, 4:6] = 1
+    x[12:15, 0] = 1
+    p = A.facet_probe(x, y, f)
+    assert p["per_class"] == {0: 1.0, 1: 0.5} and p["n_classes"] == 2 and p["n_images"] == 12
+    assert p["accuracy"] == 0.75 and p["chance"] == 0.5 and p["low"] <= 0.75 <= p["high"]
+    none = A.facet_probe(x[12:], [2, 2, 2], [0, 0, 0])
+    assert none["accuracy"] is None and none["n_classes"] == 0
+    with pytest.raises(ValueError, match="one each per image"):
+        A.facet_probe(x, y[:-1], f)

@@ -72,6 +72,33 @@ def test_the_loop_makes_exactly_what_the_public_calls_make_on_one_scene():
     assert len(m.share["Semantic GuidedBP (other object's mask)"]) == len(m.other_idx) == 6
     assert m.rows("Semantic GuidedBP (other object's mask)").tolist() == m.other_idx.tolist()
     assert m.share[L.CENTRE].shape == (7,) and m.hits[L.CENTRE].shape == (7, 3)
+    # rules v4: two targets' maps compared in the loop equal map_separation on the public calls
+    k = np.flatnonzero(m.separation_scene == 3)
+    assert len(pairs) == 2 and len(k) == 1      # scene 3 holds two classes: one pair of targets
+    for name in ("GuidedBP", "Semantic GuidedBP", "Gradient*Input", "Semantic Gradient*Input"):
+        mp = sh.reduce_channels(direct[name])
+        np.testing.assert_allclose(m.separation[name][k], L.map_separation(mp[0], mp[1]), atol=1e-9)
+    # batches of 3 pairs split scenes: every scene with several targets is still compared once per two targets
+    n_targets = np.unique(m.scene, return_counts=True)[1]
+    assert len(m.separation_scene) == sum(c * (c - 1) // 2 for c in n_targets)
+    back = L.SceneMetrics.from_tensors(m.as_tensors())
+    assert np.array_equal(back.separation_scene, m.separation_scene)
+    assert all(np.array_equal(back.separation[n], v) for n, v in m.separation.items())
+
+
+def test_map_separation_by_hand():
+    a = torch.zeros(1, 2, 2)
+    b = torch.zeros(1, 2, 2)
+    a[0, 0, 0], b[0, 1, 1] = 2.0, 5.0            # disjoint: 1
+    assert L.map_separation(a, b).tolist() == [1.0]
+    assert L.map_separation(a, 3 * a).tolist() == [0.0]   # the same map at another scale: 0
+    c = torch.ones(2, 2)
+    assert L.map_separation(c, torch.tensor([[2.0, 0.0], [1.0, 1.0]])).tolist() == [0.25]  # 0.5 * (0.25+0.25+0+0)
+    assert L.map_separation(a, torch.zeros(1, 2, 2)).tolist() == [0.5]
+    with pytest.raises(ValueError, match="non-negative"):
+        L.map_separation(-a, b)
+    with pytest.raises(ValueError, match="one shape"):
+        L.map_separation(a, torch.zeros(1, 3, 3))
 
 
 class _SceneSet(torch.utils.data.Dataset):

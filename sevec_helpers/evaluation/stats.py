@@ -213,6 +213,72 @@ def count_facets(binary_features: torch.Tensor, distance_threshold: float = 0.5,
     return {"n_facets": int(np.sum(counts >= min_share)), "dominant_share": float(counts.max())}
 
 
+def facet_probe(features: torch.Tensor, labels, facets) -> dict:
+    """Can a layer tell the facets of a class apart? The positive control of reading D_c as
+    multifacetedness (rules v4): leave-one-out nearest facet centroid, by cosine, on the
+    binarised features, within each class drawn from two or more facets.
+
+    Parameters
+    ----------
+    features : torch.Tensor
+        (N, D) activations of the layer (binarised here, as in Eq. 3).
+    labels : sequence of int
+        (N,) the class of each image.
+    facets : sequence of int
+        (N,) the planted facet of each image (within its class).
+
+    Returns
+    -------
+    dict
+        ``accuracy`` (share of images whose nearest facet centroid, computed without the
+        image, is its own facet; a tie between facets counts as a fair coin), ``low``/``high`` (95% bootstrap interval over classes),
+        ``chance`` (naming each class's most common facet), ``n_classes`` and ``n_images``
+        of the classes probed, ``per_class`` accuracies. ``accuracy`` is None when no
+        class has two facets with two images each.
+
+    Raises
+    ------
+    ValueError
+        When ``labels``, ``facets`` and ``features`` differ in length.
+    """
+    x = (torch.as_tensor(features).reshape(len(features), -1) > 0).double()
+    y, f = np.asarray(labels).reshape(-1), np.asarray(facets).reshape(-1)
+    if not (len(y) == len(f) == x.shape[0]):
+        raise ValueError(f"got {x.shape[0]} feature rows, {len(y)} labels and {len(f)} facets: one each per image")
+    correct, group, chance, per_class = [], [], [], {}
+    for c in np.unique(y):
+        rows = np.flatnonzero(y == c)
+        fc = f[rows]
+        kinds, counts = np.unique(fc, return_counts=True)
+        kinds = kinds[counts >= 2]
+        if len(kinds) < 2:
+            continue
+        rows = rows[np.isin(fc, kinds)]
+        fc = f[rows]
+        xc = x[rows]
+        sums = {k: xc[fc == k].sum(0) for k in kinds}
+        hits = []
+        for j in range(len(rows)):
+            sims = []
+            for k in kinds:
+                centre = sums[k] - (xc[j] if fc[j] == k else 0)
+                norm = float(centre.norm() * xc[j].norm())
+                sims.append(float(centre @ xc[j]) / norm if norm > 0 else -1.0)
+            sims = np.asarray(sims)
+            tied = np.flatnonzero(sims >= sims.max() - 1e-9)       # ties share the credit (a fair coin)
+            hits.append(float(fc[j] in kinds[tied]) / len(tied))
+        correct += hits
+        group += [int(c)] * len(hits)
+        chance += [counts.max() / counts.sum()] * len(hits)
+        per_class[int(c)] = float(np.mean(hits))
+    if not correct:
+        return {"accuracy": None, "low": None, "high": None, "chance": None, "n_classes": 0, "n_images": 0,
+                "per_class": {}}
+    m, lo, hi = bootstrap_mean(np.asarray(correct, float), group)
+    return {"accuracy": m, "low": lo, "high": hi, "chance": float(np.mean(chance)), "n_classes": len(per_class),
+            "n_images": len(correct), "per_class": per_class}
+
+
 def correlation(x, y, method: str = "pearson") -> dict:
     """Pearson's r or Spearman's rho with its two-sided p-value; r and p are None when undefined
     (fewer than 3 finite pairs, or a constant variable)."""
