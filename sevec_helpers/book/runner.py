@@ -139,16 +139,24 @@ def is_presentation(cell: Cell) -> bool:
 
 
 def assigned_names(cell: Cell) -> set[str]:
-    """Names a cell binds (assignments, imports, loops, definitions), for the runner's test."""
-    tree = ast.parse(_python(cell.source))
-    out = set()
-    for node in ast.walk(tree):
+    """Names a cell binds in the notebook's namespace (assignments, imports, loops,
+    definitions; not a comprehension's own variables), for the runner's test."""
+    out: set[str] = set()
+
+    def visit(node):
+        if isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp, ast.Lambda)):
+            return                                   # their variables live in their own scope
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
             out.add(node.id)
         elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
             out.add(node.name)
+            return
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            out |= {(a.asname or a.name).split(".")[0] for a in node.names}
+            out.update((a.asname or a.name).split(".")[0] for a in node.names)
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(ast.parse(_python(cell.source)))
     return out
 
 

@@ -17,7 +17,6 @@ from sevec_helpers.book.profiles import CONCEPT_KINDS, Study
 from sevec_helpers.book.records import Record, network_of
 from sevec_helpers.evaluation import sanity as SC
 from sevec_helpers.evaluation import stats as A
-from sevec_helpers.evaluation.editing import edit_study, mask_edit
 from sevec_helpers.sevecs import alternatives as CV
 from sevec_helpers.sevecs import significance as SG
 from sevec_helpers.sevecs.vectors import SemanticVectors
@@ -38,6 +37,8 @@ MEASURES = {"retrieval": "precision@8, class images showing the concept",
 
 @dataclass
 class Sanity:
+    """The sanity checks the notebook computes, for its figures, tables and checks."""
+
     cascading: SC.Randomization
     independent: SC.Randomization
     sensitivity: SC.ClassSensitivity
@@ -139,27 +140,6 @@ class Sanity:
         return out
 
 
-def sanity(study: Study, n_images: int = 32, refit_per_class: int = 20, max_scenes: int = 60,
-           seed: int = 0) -> Sanity:
-    sv5 = study.sevecs("classes", MASK_LAYER)
-    hold = study.dataset("class_holdout")
-    idx = list(range(min(n_images, len(hold))))  # one image per class, then the next, ...
-    x = torch.stack([hold[i][0] for i in idx])
-    y = torch.tensor([hold[i][1] for i in idx])
-    fit = study.dataset("class_fit")
-    k = len(study.classes)
-    refit = torch.utils.data.Subset(fit, list(range(min(len(fit), refit_per_class * k))))
-    casc = SC.randomization_test(study.model, x, y, sv5, "cascading", refit_data=refit, seed=seed,
-                                 progress=study.progress)
-    ind = SC.randomization_test(study.model, x, y, sv5, "independent", seed=seed, progress=study.progress)
-    sens = SC.class_sensitivity(study.model, study.dataset("scenes"), sv5, max_scenes=max_scenes)
-    example = {name: [mp[0].numpy()] for name, mp in SC.all_maps(study.model, x[:1], y[:1], sv5).items()}
-    for _, m in SC.randomized_copies(study.model, "cascading", seed):
-        for name, mp in SC.masks_of_the_trained_network(m, x[:1], y[:1], sv5).items():
-            example[name].append(mp[0].numpy())
-    return Sanity(casc, ind, sens, example, study.image("class_holdout", idx[0]))
-
-
 # ---------------------------------------------------------------------------------------
 # 2. which concept vector?
 # ---------------------------------------------------------------------------------------
@@ -167,6 +147,8 @@ def sanity(study: Study, n_images: int = 32, refit_per_class: int = 20, max_scen
 
 @dataclass
 class Comparison:
+    """The concept-vector comparison the notebook computes, for its tables and checks."""
+
     rows: list = field(default_factory=list)     # dicts: kind, method, measure, value
     edit: dict = field(default_factory=dict)     # method -> {"mean", "sem", "acc_after"}
     relations: dict = field(default_factory=dict)  # (kind, method) -> agreement
@@ -236,57 +218,6 @@ class Comparison:
                                ", ".join(f"{CV.LABELS[m]} {d['mean']:+.3f}" for m, d in self.edit.items()),
                                "which units matter to the class", {m: d["mean"] for m, d in self.edit.items()}))
         return out
-
-
-def concept_vectors(study: Study, k: int = 8, seed: int = 0) -> Comparison:
-    cmp = Comparison()
-    hold = study.features("class_holdout", VEC_LAYER)
-    per_image = study.image_truth("class_holdout")
-    fitted = {}
-    for kind in ("classes",) + CONCEPT_KINDS:
-        name = "class_fit" if kind == "classes" else f"{kind}_fit"
-        if not study.has(name):
-            continue
-        f = study.features(name, VEC_LAYER)
-        names = list(study.dataset(name).classes)
-        if kind == "classes":
-            rel = A.relevance_matrix(hold.labels, len(names))
-        elif per_image is not None:
-            rel = A.relevance_matrix(hold.labels, len(names), image_truth=per_image, key=kind, names=names)
-        else:
-            rel = None
-        own = study.features(f"{kind}_holdout", VEC_LAYER) if kind != "classes" else None
-        for method in CV.METHODS:
-            cv = CV.fit(method, f.values, f.labels, names, seed=seed)
-            fitted[(kind, method)] = cv
-            add = lambda meas, v: cmp.rows.append({"kind": kind, "method": method, "measure": meas, "value": float(v)})
-            if rel is not None:
-                keep = rel.any(0)
-                top = cv.retrieve(hold.values, k).numpy()
-                prec = rel[top, np.arange(len(names))[:, None]].mean(1)
-                add("retrieval", prec[keep].mean())
-            if own is not None:
-                top = cv.retrieve(own.values, min(k, len(own.values))).numpy()
-                add("own", (own.labels.numpy()[top] == np.arange(len(names))[:, None]).mean())
-            add("stability", CV.stability(method, f.values, f.labels, names, seed).mean())
-            add("seconds", cv.seconds / len(names))
-            add("megabytes", cv.bytes_needed / 1e6)
-    if study.truth is not None:
-        for kind in ("textures", "materials"):
-            if (kind, "sevec") not in fitted:
-                continue
-            truth = [set(r[kind]) for r in study.truth]
-            for method in CV.METHODS:
-                rel = fitted[("classes", method)].vectors @ fitted[(kind, method)].vectors.T
-                cmp.relations[(kind, method)] = A.top_agreement(rel, truth, fitted[(kind, method)].names)["agreement"]
-    sv = study.sevecs("classes", VEC_LAYER)
-    sizes = sv.mask().sum(1)
-    edits = {m: mask_edit(fitted[("classes", m)].masks(sizes)) for m in CV.METHODS}
-    ed = edit_study(study.model, study.dataset("class_holdout"), VEC_LAYER, edits, num_classes=len(sv),
-                    desc="edits by each vector", **study.run)
-    cmp.edit = {m: {"mean": float(ed.delta(m).mean()), "sem": A.sem(ed.delta(m)),
-                    "acc_after": float(np.mean(ed.correct[m]))} for m in CV.METHODS}
-    return cmp
 
 
 # ---------------------------------------------------------------------------------------
@@ -380,35 +311,6 @@ class Significances:
     explanations: dict = field(default_factory=dict)   # kind -> Significance of Table 3's explanations
 
 
-def significance(study: Study, n_random: int = N_RANDOM, seed: int = 0) -> Significances:
-    """The headless twin of the chapter's significance cells: the same public calls in the same order."""
-    model = study.model
-    sv = sh_fit(study, "class_fit", layers=["pool5", VEC_LAYER])[VEC_LAYER]
-    low = {kind: sh_fit(study, f"{kind}_fit", layer=VEC_LAYER) for kind in SIG_KINDS if study.has(f"{kind}_fit")}
-    from sevec_helpers.core.features import extract_features
-    from sevec_helpers.evaluation.metrics import accuracy
-
-    pool = {kind: extract_features(model, study.dataset(f"{kind}_fit"), VEC_LAYER, cache=study.cache,
-                                   **study.run).values for kind in low}
-    nulls = {kind: SG.null_sevecs(pool[kind], low[kind], n_random, seed=seed) for kind in low}
-    rel = {kind: sv.relevance(low[kind]) for kind in low}
-    fig5 = {kind: SG.relation_significance(sv, low[kind], nulls[kind],
-                                           pairs=[(c, int(rel[kind][c].argmax())) for c in range(len(sv))])
-            for kind in low}
-    holdout = study.dataset("class_holdout")
-    f = extract_features(model, holdout, VEC_LAYER, cache=study.cache, **study.run)
-    acc = accuracy(model, holdout, len(study.classes), cache=study.cache, **study.run)
-    right = np.flatnonzero(np.asarray(acc.correct1))
-    table3 = {kind: SG.explanation_significance(low[kind], nulls[kind], f.values, images=right) for kind in low}
-    return Significances(fig5, table3)
-
-
-def sh_fit(study: Study, dataset: str, **kw):
-    from sevec_helpers.sevecs.fit import fit_sevecs
-
-    return fit_sevecs(study.model, study.dataset(dataset), cache=study.cache, **kw, **study.run)
-
-
 def significance_checks(study: Study, g: Significances) -> list[C.Check]:
     out = []
     for fam, by_kind, truth_of in (("fig5", g.relations, relation_truth), ("table3", g.explanations,
@@ -428,11 +330,9 @@ def significance_checks(study: Study, g: Significances) -> list[C.Check]:
     return out
 
 
-def record(study: Study, s: Sanity | None = None, c: Comparison | None = None,
-           g: Significances | None = None) -> Record:
-    s = s or sanity(study)
-    c = c or concept_vectors(study)
-    g = g or significance(study)
+def record(study: Study, s: Sanity, c: Comparison, g: Significances) -> Record:
+    """The chapter's record of its own checks, from what its notebook computed visibly: the
+    sanity checks ``s``, the comparison of concept vectors ``c`` and the significances ``g``."""
     nums = {"cascading_spearman": s.cascading.summary("spearman"), "independent_spearman": s.independent.summary(),
             "class_sensitivity": {k: float(np.nanmean(v)) for k, v in s.sensitivity.rank_corr.items()},
             "vectors": [r for r in c.rows if np.isfinite(r["value"])], "edit": c.edit,
