@@ -5,8 +5,11 @@ network, measures its accuracy and stores a 4 MB tensor, all through one cache, 
 a digest of every number. Run as a script it is a zygote: it imports torch once, then for each
 ``run DIR OUT [DIR OUT ...]`` line on stdin forks one child per pair (concurrently), each child
 computing into cache folder DIR and writing its digests as JSON to OUT; it prints
-``pids <pid> ...`` when the children start and ``done <status> ...`` once they have ended, so
-the test can SIGKILL a child at a random moment without paying for a fresh interpreter.
+``pids <pid> ...`` when the children start and ``done <status> ...`` once they have ended.
+``stop K DIR OUT`` runs one child that, at its K-th cache write, prints ``event <pid> K`` once
+the entry is complete in its temporary file but not yet renamed into place, and then waits:
+the test SIGKILLs it at exactly that moment (an event, not a guess at timing), without paying
+for a fresh interpreter.
 """
 
 from __future__ import annotations
@@ -72,6 +75,21 @@ def _child(cache_dir: str, out_path: str) -> None:
     os.replace(tmp, out_path)
 
 
+def _stop_at_write(k: int) -> None:
+    """In a child: at the k-th rename of a cache entry into place, say so and wait to be killed."""
+    real, calls = os.replace, [0]
+
+    def replace(src, dst, *a, **kw):
+        if str(dst).endswith(".entry"):
+            calls[0] += 1
+            if calls[0] == k:
+                print("event", os.getpid(), k, flush=True)
+                time.sleep(3600)
+        return real(src, dst, *a, **kw)
+
+    os.replace = replace
+
+
 def main() -> None:
     torch.set_num_threads(1)  # children inherit one thread: fork-safe, identical sums, polite on shared CPUs
     print("ready", flush=True)
@@ -79,7 +97,10 @@ def main() -> None:
         cmd, *args = line.split()
         if cmd == "quit":
             break
-        if cmd != "run" or len(args) % 2:
+        stop = None
+        if cmd == "stop" and len(args) == 3:
+            stop, args = int(args[0]), args[1:]
+        elif cmd != "run" or len(args) % 2:
             print(f"error unknown command {line.strip()!r}", flush=True)
             continue
         pids = []
@@ -88,6 +109,8 @@ def main() -> None:
             if pid == 0:  # the child: compute, then leave without running the parent's cleanup
                 code = 0
                 try:
+                    if stop is not None:
+                        _stop_at_write(stop)
                     _child(cache_dir, out_path)
                 except BaseException:
                     traceback.print_exc()

@@ -226,22 +226,39 @@ class Zygote:
     """tests/stale_worker.py: forks children that compute the tiny build into a cache folder."""
 
     def __init__(self, log: Path):
+        import queue
+        import threading
+
         self.err = open(log, "w")
         self.p = subprocess.Popen([sys.executable, str(TESTS / "stale_worker.py")], stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, stderr=self.err, text=True, cwd=TESTS)
+        self.lines: queue.Queue = queue.Queue()
+        threading.Thread(target=lambda: [self.lines.put(ln) for ln in self.p.stdout] + [self.lines.put("")],
+                         daemon=True).start()
         assert self._line() == "ready"
 
-    def _line(self) -> str:
-        line = self.p.stdout.readline()
+    def _line(self, timeout: float = 600) -> str:
+        import queue
+
+        try:
+            line = self.lines.get(timeout=timeout)
+        except queue.Empty:
+            raise AssertionError(f"the worker said nothing for {timeout} s") from None
         assert line, f"the worker died: {Path(self.err.name).read_text()[-3000:]}"
         return line.strip()
 
-    def start(self, *pairs) -> list[int]:
-        self.p.stdin.write("run " + " ".join(f"{d} {o}" for d, o in pairs) + "\n")
+    def start(self, *pairs, stop_at: int | None = None) -> list[int]:
+        cmd = "run" if stop_at is None else f"stop {stop_at}"
+        self.p.stdin.write(f"{cmd} " + " ".join(f"{d} {o}" for d, o in pairs) + "\n")
         self.p.stdin.flush()
         head, *pids = self._line().split()
         assert head == "pids"
         return [int(p) for p in pids]
+
+    def event(self) -> tuple[int, int]:
+        head, pid, k = self._line().split()
+        assert head == "event"
+        return int(pid), int(k)
 
     def wait(self) -> list[int]:
         head, *status = self._line().split()
@@ -252,7 +269,6 @@ class Zygote:
         self.p.kill()
         self.p.wait()
         self.p.stdin.close()
-        self.p.stdout.close()
         self.err.close()
 
 
@@ -279,28 +295,29 @@ def _numbers(out: Path) -> dict:
 
 
 def test_sigkill_at_random_points_never_changes_a_number_nor_leaves_a_temporary(zygote, tmp_path):
+    """Eight runs, each SIGKILLed at a random one of its cache writes, at the worst moment: the entry
+    is whole in its temporary file but not renamed into place (the child says so, then waits, so
+    every run is killed at its event whatever the machine's load). No number changes, nothing
+    stale is read, and a last run completes the cache."""
     ref_out = tmp_path / "ref.json"
     zygote.start((tmp_path / "ref", ref_out))
     assert zygote.wait() == [0]
-    t_full = json.loads(ref_out.read_text())["_seconds"]       # an uninterrupted build
-    zygote.start((tmp_path / "ref", tmp_path / "hit.json"))
-    assert zygote.wait() == [0]
-    t_hit = json.loads((tmp_path / "hit.json").read_text())["_seconds"]  # the same, all from the cache
-    cache, rng, killed = tmp_path / "cache", random.Random(20), 0
-    for i in range(10):
-        # a random moment of this build: it has the entries not yet stored left to compute
-        todo = 1 - len(list(cache.glob("*.entry"))) / 8 if cache.exists() else 1.0
-        (pid,) = zygote.start((cache, tmp_path / f"run{i}.json"))
-        time.sleep(rng.uniform(0.0, t_hit + todo * max(t_full - t_hit, 0.0)))
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+    n_entries = len(list((tmp_path / "ref").glob("*.entry")))
+    assert n_entries == 8
+    cache, rng, kills = tmp_path / "cache", random.Random(20), []
+    for _ in range(8):
+        pending = n_entries - (len(list(cache.glob("*.entry"))) if cache.exists() else 0)
+        k = rng.randint(1, pending)                      # the k-th write this run would make (the last is killed too)
+        (pid,) = zygote.start((cache, tmp_path / f"run{len(kills)}.json"), stop_at=k)
+        assert zygote.event() == (pid, k)
+        os.kill(pid, signal.SIGKILL)
         (status,) = zygote.wait()
-        killed += os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
+        assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
+        kills.append(k)
         _all_entries_whole(cache)
-    print(f"{killed} of 10 builds killed mid-run (full build {t_full:.2f} s, all from cache {t_hit:.2f} s)")
-    assert killed >= 6, f"only {killed} of 10 runs were still running when killed"
+        # the killed run leaves its whole-but-unrenamed temporary; the next reader removes it (its PID is dead)
+        assert len(list(cache.glob("*.entry"))) == n_entries - pending + k - 1
+    print(f"{len(kills)} runs killed at writes {kills}")
     zygote.start((cache, tmp_path / "final.json"))
     assert zygote.wait() == [0]
     assert _numbers(tmp_path / "final.json") == _numbers(ref_out)
