@@ -402,6 +402,24 @@ def available(profile: str) -> bool:
     return profile in PROFILES and unavailable_reason(profile) is None
 
 
+PREFIT_LAYERS = ("fc1", "pool5")
+"""The layers the paper chapters fit class SeVecs at (chapters 1-5 and 9: fc1; 6-7: pool5)."""
+
+
+def prefit(st: "Study") -> None:
+    """Warm the disk cache: the class SeVecs of :data:`PREFIT_LAYERS` in one pass over the fit
+    images (``fit_sevecs(layers=...)`` stores one entry per layer, the same as single-layer
+    fits), so the chapters' own single-layer fits on this study's network read them instead of
+    each making a pass. It changes no number; without a disk cache it does nothing."""
+    from sevec_helpers.core.layers import layer_names
+
+    if st.cache.root is None or not st.has("class_fit"):
+        return
+    if not set(PREFIT_LAYERS) <= set(layer_names(st.model)):
+        return
+    fit_sevecs(st.model, st.dataset("class_fit"), layers=list(PREFIT_LAYERS), cache=st.cache, **st.run)
+
+
 _STUDIES: "OrderedDict[tuple, Study]" = OrderedDict()
 MAX_STUDIES = 8
 """How many studies :func:`study` keeps in memory for reuse (each holds its models and data)."""
@@ -459,9 +477,10 @@ def study(profile: str = "world", *, network=None, sizes: dict | None = None, de
     if network is not None and p.networks and network_name(network) == own:
         network = None
     key = (profile, None if network is None else str(network), json.dumps(full, sort_keys=True, default=str), str(dev),
-           None if cache_dir is None else str(Path(cache_dir).resolve()), str(results_dir), progress, batch_size)
+           None if cache_dir is None else str(Path(cache_dir).resolve()), progress, batch_size)
     if key in _STUDIES:
         _STUDIES.move_to_end(key)
+        _STUDIES[key].results_dir = results_dir       # where this caller saves (nothing else differs)
         return _STUDIES[key]
     if network is not None and p.swap:
         base = study(profile, sizes=sizes, device=device, cache_dir=cache_dir, results_dir=results_dir,

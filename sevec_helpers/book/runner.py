@@ -296,8 +296,10 @@ def judge(chapter: str, study, networks=None, *, results_dir=None, progress=None
                 progress(f"{chapter} on {prof}:{net}: skipped ({profiles.unavailable_reason(prof)})")
             continue
         t = time.perf_counter()
-        rec = record_of(chapter, profile=prof, network=net,
-                        sizes=study.sizes_given if prof == study.profile else None, device=study.device,
+        sizes = study.sizes_given if prof == study.profile else None
+        profiles.prefit(profiles.study(prof, network=net, sizes=sizes, device=study.device,
+                                       cache_dir=study.cache.root))
+        rec = record_of(chapter, profile=prof, network=net, sizes=sizes, device=study.device,
                         cache_dir=study.cache.root, results_dir=results_dir)
         out[f"{prof}:{rec.network}"] = rec
         if progress:
