@@ -17,3 +17,9 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   .venv/bin/python -m ipykernel install --sys-prefix --name python3 >/dev/null
   echo "$want" > "$stamp"
 fi
+# the photo testbed's data (three Debian packages, fetched once into .cache/sevec-data; quick when
+# present). Without them the book says the photo testbed is unavailable, so a failure only warns.
+if ! bash scripts/fetch_photos.sh; then
+  echo "warning: the photo testbed's files could not be fetched (see above); the book and tests run without it." \
+       "Retry with: bash scripts/fetch_photos.sh" >&2
+fi

@@ -20,7 +20,8 @@ LAYERS = (
                    "checks of maps (``sanity``)"),
     ("sources", "where models and images come from: the model registry and shipped weights "
                 "(``models``), ConceptWorld (``world``), real-data loaders (``datasets``), the real "
-                "photographs (``photos``) and training the shipped networks (``train``)"),
+                "photographs (``photos``), the photo testbed from Debian's packages (``photo_testbed``) and "
+                "training the shipped networks (``train``)"),
     ("book", "the book: what a chapter runs on (``profiles``), the verdict rules (``claims``), "
              "figures and tables (``figures``), live widgets (``widgets``), running a chapter's "
              "notebook headless (``runner``), records of results (``records``) and each chapter's "

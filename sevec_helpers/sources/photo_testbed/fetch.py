@@ -193,12 +193,13 @@ def apt_download(package: str, version: str | None, into: Path, log: Callable[[s
         if os.geteuid() == 0:
             attempts.append(([], ["apt-get", "update"]))
         else:
-            for sub in (".apt-lists/partial", ".apt-cache/archives/partial"):
-                (into / sub).mkdir(parents=True, exist_ok=True)
             attempts.append((private, ["apt-get", *private, "update"]))
         errors = []
         for opts, update in attempts:
             if update is not None:
+                if opts:   # private package lists: apt-get wants their folders to exist
+                    for sub in (".apt-lists/partial", ".apt-cache/archives/partial"):
+                        (into / sub).mkdir(parents=True, exist_ok=True)
                 log(f"running {' '.join(update[:1] + update[-1:])} (the package lists are missing or stale)")
                 up = _run(update, work)
                 if up.returncode != 0:
