@@ -46,50 +46,67 @@ class Sanity:
     example_image: np.ndarray
 
     def curves_figure(self, measure: str = "spearman"):
-        """Similarity to the trained network's maps as blocks are randomised from the top down."""
+        """Similarity to the trained network's maps as blocks are randomised from the top down:
+        one colour per method, its plain map solid, its semantic map dashed, the semantic map with
+        masks refitted on the randomised network dotted (thick enough to see); the legend under
+        the axes, where it covers no curve."""
         import matplotlib.pyplot as plt
 
         r = self.cascading
-        fig, ax = plt.subplots(figsize=(viz.MAX_WIDTH, 3.8))
+        fig, ax = plt.subplots(figsize=(viz.MAX_WIDTH, 4.6))
         x = np.arange(len(r.blocks))
+        families = list(dict.fromkeys(n.removeprefix("Semantic ") for n in r.similarity))
+        colour = {f: f"C{i}" for i, f in enumerate(families)}
         for name, v in r.similarity.items():
             vals = v[measure]
             m = np.nanmean(vals, axis=1)
             ci = [A.bootstrap_mean(row[np.isfinite(row)]) if np.isfinite(row).any() else (np.nan,) * 3 for row in vals]
-            ax.plot(x, m, marker="o", ms=3, ls="--" if name.startswith("Semantic") else "-", label=name)
-            ax.fill_between(x, [c[1] for c in ci], [c[2] for c in ci], alpha=0.12)
+            c = colour[name.removeprefix("Semantic ")]
+            semantic = name.startswith("Semantic")
+            ax.plot(x, m, marker="s" if semantic else "o", ms=4, ls="--" if semantic else "-", lw=1.8, color=c,
+                    label=name)
+            ax.fill_between(x, [q[1] for q in ci], [q[2] for q in ci], alpha=0.12, color=c)
         if r.refit:
             for name, v in r.refit.items():
-                ax.plot(x, np.nanmean(v[measure], axis=1), ls=":", lw=1, label=f"{name}, masks refitted")
-        ax.set_xticks(x, ["+ " + b for b in r.blocks], rotation=60, ha="right", fontsize=8)
-        ax.set_ylabel(f"similarity to the trained maps ({measure})")
+                ax.plot(x, np.nanmean(v[measure], axis=1), ls=":", lw=2.4, color=colour[name.removeprefix("Semantic ")],
+                        label=f"{name}, masks refitted")
+        ax.set_xticks(x, ["+ " + b for b in r.blocks], rotation=45, ha="right", fontsize=8)
+        ax.set_ylabel(f"similarity to the trained maps\n({measure})")
         ax.set_xlabel("randomised so far (cascading, from the output down)")
         ax.axhline(0, color="k", lw=0.6)
-        ax.legend(fontsize=8, ncol=2)
+        ax.margins(x=0.03)
+        ax.legend(fontsize=8, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.42), frameon=False)
         fig.tight_layout()
         return fig
 
-    def row_figure(self):
-        """One image: each method's map (rows) on the trained network and after each step."""
+    def row_figure(self, columns: int = 5):
+        """One image (left of each row): each method's map (rows) on the trained network and after
+        ``columns - 1`` randomisation steps spread from the first to the last (the curves above
+        show every step), each map by the book's rule (its own 99th percentile, one colour bar),
+        about 125 px a panel."""
         import matplotlib.pyplot as plt
 
         names = list(self.example)
-        cols = 1 + len(self.cascading.blocks)
-        side = viz.MAX_WIDTH / (cols + 2)
-        fig, axes = plt.subplots(len(names), cols + 1, figsize=(viz.MAX_WIDTH, (side + 0.15) * len(names) + 0.6),
+        blocks = self.cascading.blocks
+        steps = sorted(set(int(round(v)) for v in np.linspace(0, len(blocks), min(columns, len(blocks) + 1))))
+        heads = ["trained" if k == 0 else f"randomised down\nto {blocks[k - 1]}" for k in steps]
+        side = (viz.MAX_WIDTH - 2.0) / (len(steps) + 1)
+        fig, axes = plt.subplots(len(names), len(steps) + 1, figsize=(viz.MAX_WIDTH, (side + 0.08) * len(names) + 0.6),
                                  squeeze=False)
+        im = None
         for r, name in enumerate(names):
             axes[r, 0].imshow(self.example_image)
             axes[r, 0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=8)
-            for c, mp in enumerate(self.example[name]):
-                axes[r, c + 1].imshow(mp / (mp.max() + 1e-12), cmap="inferno")
+            for c, k in enumerate(steps):
+                im = viz.draw_saliency(axes[r, c + 1], self.example[name][k])
                 if r == 0:
-                    axes[r, c + 1].set_title("trained" if c == 0 else "+" + self.cascading.blocks[c - 1], fontsize=8,
-                                             rotation=45)
+                    axes[r, c + 1].set_title(heads[c], fontsize=8)
+        axes[0, 0].set_title("the image", fontsize=8)
         for ax in axes.flat:
             ax.set_xticks([])
             ax.set_yticks([])
-        fig.tight_layout()
+        fig.tight_layout(w_pad=0.8, h_pad=0.3)
+        viz.saliency_colorbar(fig, im)
         return fig
 
     def table(self):
@@ -238,23 +255,28 @@ def unmasked(sv: SemanticVectors) -> SemanticVectors:
 
 
 def smoothgrad_figure(images: np.ndarray, maps: dict):
-    """One row per image: the image, then each map (name -> (N, H, W) array)."""
+    """One column per image: the image, then each map (name -> (N, H, W) array) under it, each
+    map by the book's rule (its own 99th percentile, inferno, one colour bar), about 170 px a
+    panel."""
     import matplotlib.pyplot as plt
 
     n, names = len(images), list(maps)
-    side = viz.MAX_WIDTH / (len(names) + 1)
-    fig, axes = plt.subplots(n, len(names) + 1, figsize=(viz.MAX_WIDTH, side * n + 0.5), squeeze=False)
-    for r in range(n):
-        axes[r, 0].imshow(images[r])
-        for c, name in enumerate(names):
-            mp = np.asarray(maps[name][r])
-            axes[r, c + 1].imshow(mp / (mp.max() + 1e-12), cmap="inferno")
-            if r == 0:
-                axes[r, c + 1].set_title(name, fontsize=8)
+    side = min(1.7, (viz.MAX_WIDTH - 2.2) / max(1, n))
+    fig, axes = plt.subplots(len(names) + 1, n, figsize=(side * n + 2.2, (side + 0.1) * (len(names) + 1) + 0.3),
+                             squeeze=False)
+    im = None
+    for c in range(n):
+        axes[0, c].imshow(images[c])
+        for r, name in enumerate(names):
+            im = viz.draw_saliency(axes[r + 1, c], np.asarray(maps[name][c]))
+    axes[0, 0].set_ylabel("image", rotation=0, ha="right", va="center", fontsize=8)
+    for r, name in enumerate(names):
+        axes[r + 1, 0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=8)
     for ax in axes.flat:
         ax.set_xticks([])
         ax.set_yticks([])
     fig.tight_layout()
+    viz.saliency_colorbar(fig, im)
     return fig
 
 

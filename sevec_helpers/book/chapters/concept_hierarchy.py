@@ -27,7 +27,8 @@ NO_HIERARCHY = "(no hierarchy given)"
 
 
 def scatter(xy: np.ndarray, sv: SemanticVectors, labels: dict[str, list[str]], level: str):
-    """Fig. 3: the t-SNE points of the class SeVecs, coloured by ``level``; circle size D_c.
+    """Fig. 3: the t-SNE points of the class SeVecs, coloured by ``level``; circle area grows
+    linearly with D_c from the smallest D_c to the largest (a legend gives three sizes).
 
     Parameters
     ----------
@@ -45,8 +46,8 @@ def scatter(xy: np.ndarray, sv: SemanticVectors, labels: dict[str, list[str]], l
     matplotlib.figure.Figure
     """
     colour = labels.get(level, [NO_HIERARCHY] * len(sv))
-    sizes = 40 + 900 * np.nan_to_num(sv.diversity.numpy())
-    return viz.scatter_2d(xy, sv.names, colour, sizes, title=f"class SeVecs by {level}")
+    return viz.scatter_2d(xy, sv.names, colour, size_by=sv.diversity.numpy(), size_label="D_c",
+                          title=f"class SeVecs by {level}")
 
 
 def scores_table(scores: dict[str, dict]):

@@ -75,8 +75,10 @@ def heatmap(relevance, sv: SemanticVectors, low: SemanticVectors, truth: Sequenc
                        marks)
 
 
-def heatmaps(relevance: dict, sv: SemanticVectors, low: dict[str, SemanticVectors]):
-    """The relevance of every kind in one figure with a menu (static view; hover for values).
+def heatmaps(relevance: dict, sv: SemanticVectors, low: dict[str, SemanticVectors],
+             truth: dict[str, Sequence[set]] | None = None):
+    """The relevance of every kind in one figure with a menu (static view; hover for values): the
+    true concepts outlined in red and each class's most relevant concept starred, as in Fig. 5.
 
     Parameters
     ----------
@@ -85,13 +87,19 @@ def heatmaps(relevance: dict, sv: SemanticVectors, low: dict[str, SemanticVector
     sv : SemanticVectors
     low : dict
         Kind -> its SeVecs.
+    truth : dict, optional
+        Kind -> per class, the concepts it really has (outlined in red); a kind without it
+        shows no squares.
 
     Returns
     -------
     The interactive figure.
     """
+    marks = {k: np.array([[m in t[c] for m in low[k].names] for c in range(len(sv))])
+             for k, t in (truth or {}).items() if k in low and t}
     return viz.show_interactive(viz.heatmap_dropdown({k: (np.asarray(relevance[k]), sv.names, low[k].names)
-                                                      for k in low}, title="cos(v_class, v_concept)"))
+                                                      for k in low}, title="cos(v_class, v_concept)",
+                                                     marks=marks, best=True))
 
 
 def graded_table(graded: dict[str, dict]):
@@ -129,8 +137,9 @@ class PaperExamples:
                          "right).")
 
     def figure(self):
-        """The images titled with our explanation (a figure; None without examples)."""
-        return viz.image_grid(self.images, self.captions, ncols=max(1, len(self.images)), size=1.8) \
+        """The images titled with our explanation, four to a row at about 200 px each, large enough
+        to check a texture and a material by eye (a figure; None without examples)."""
+        return viz.image_grid(self.images, self.captions, ncols=min(4, max(1, len(self.images))), size=2.2) \
             if self.images else None
 
 

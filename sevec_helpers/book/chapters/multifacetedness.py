@@ -177,7 +177,9 @@ def table2_figure(sv: SemanticVectors, acc: Accuracy, r: dict, r_prob: dict, n_n
     """Per-class accuracy (top-1, top-5) and mean true-class probability against D_c.
 
     The ``n_named`` lowest classes of each panel are marked and named in a legend under
-    the panel (never on the points, where names overlap).
+    the panel (never on the points, where names overlap). Classes at exactly 1.0 are drawn as
+    open circles and counted in the panel's title (on a ceiling they pile up on one line); the
+    axes leave room above 1.0 and below the lowest value, so no marker is cut by the frame.
 
     Parameters
     ----------
@@ -200,19 +202,30 @@ def table2_figure(sv: SemanticVectors, acc: Accuracy, r: dict, r_prob: dict, n_n
     D = sv.diversity.numpy()
     panels = ((acc.per_class_top1, "top-1 accuracy", r[1]), (acc.per_class_top5, "top-5 accuracy", r[5]),
               (acc.mean_prob_per_class(len(sv)), "mean p(true class)", r_prob))
-    fig, axes = plt.subplots(1, 3, figsize=(viz.MAX_WIDTH, 3.6), sharex=True, layout="constrained")
+    fig, axes = plt.subplots(1, 3, figsize=(viz.MAX_WIDTH, 3.9), sharex=True, layout="constrained")
     marks = ("^", "s", "D", "v", "P")
+    span = float(np.nanmax(D) - np.nanmin(D)) or 1.0
     for ax, (y, name, rr) in zip(axes, panels):
-        ax.scatter(D, y, s=16, color="tab:blue", alpha=0.7)
+        y = np.asarray(y, dtype=float)
+        at_top = np.isclose(y, 1.0)
+        ax.scatter(D[~at_top], y[~at_top], s=18, color="tab:blue", alpha=0.7)
+        if at_top.any():   # classes at 1.0 drawn as open circles, above the frame's line, counted in the title
+            ax.scatter(D[at_top], y[at_top], s=22, facecolor="none", edgecolor="tab:blue", linewidth=1.0)
         for j, c in enumerate(np.argsort(y, kind="stable")[:n_named]):
-            ax.scatter([D[c]], [y[c]], s=42, marker=marks[j % len(marks)], facecolor="none",
-                       edgecolor=f"C{j + 1}", linewidth=1.4, label=f"{sv.names[c]} ({y[c]:.2f})")
+            ax.scatter([D[c]], [y[c]], s=64, marker=marks[j % len(marks)], facecolor="none",
+                       edgecolor=f"C{j + 1}", linewidth=1.6, label=f"{sv.names[c]} ({y[c]:.2f})")
+        lo = min(float(np.nanmin(y)), 0.0 if name != "top-5 accuracy" else float(np.nanmin(y)))
+        pad = 0.08 * max(1.0 - lo, 0.05)
+        ax.set_ylim(lo - pad, 1.0 + pad)       # no marker sits on the frame: values at 0 and 1 keep clear of it
+        ax.set_xlim(float(np.nanmin(D)) - 0.07 * span, float(np.nanmax(D)) + 0.07 * span)
         ax.set_xlabel("$D_c$", fontsize=9)
         ax.set_ylabel(name, fontsize=9)
         ax.xaxis.set_major_locator(MaxNLocator(nbins=3))
         ax.yaxis.set_major_locator(MaxNLocator(nbins=5))
         ax.tick_params(labelsize=8)
-        ax.set_title("r undefined" if rr["r"] is None else f"r = {rr['r']:.2f}, p = {rr['p']:.2g}", fontsize=9)
+        head = "r undefined" if rr["r"] is None else f"r = {rr['r']:.2f}, p = {rr['p']:.2g}"
+        ax.set_title(head + (f"\n{int(at_top.sum())} of {len(y)} classes at 1.0 (open)" if at_top.any() else "\n"),
+                     fontsize=9)
         ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.22), frameon=False,
                   title="lowest", title_fontsize=8, handletextpad=0.3)
     return fig

@@ -53,7 +53,9 @@ def saliency_grey_p99(fig) -> float | None:
 
 
 def _notes(fig) -> dict[str, str]:
-    notes = {FONT_NOTE: _font_note(fig)}
+    from sevec_helpers.book.figures.checks import measure
+
+    notes = {FONT_NOTE: _font_note(fig), **measure(fig)}
     grey = saliency_grey_p99(fig)
     if grey is not None:
         notes[SALIENCY_NOTE] = f"{grey:.1f}"
@@ -86,17 +88,21 @@ def figure_jpeg(fig, quality: int = 88) -> bytes | None:
 
 
 def notes_of(data: bytes) -> dict[str, str]:
-    """The notes (``FONT_NOTE``, ``SALIENCY_NOTE``) of a figure file made by :func:`figure_png`
-    (PNG text chunks) or :func:`figure_jpeg` (``key=value;...`` in the JPEG comment)."""
+    """The notes (``FONT_NOTE``, ``SALIENCY_NOTE`` and those of :mod:`.checks`) of a figure file
+    made by :func:`figure_png` (PNG text chunks) or :func:`figure_jpeg` (``key=value;...`` in the
+    JPEG comment)."""
     from PIL import Image
 
+    from sevec_helpers.book.figures.checks import NOTES
+
+    keys = (FONT_NOTE, SALIENCY_NOTE) + NOTES
     with Image.open(io.BytesIO(data)) as im:
         if im.format == "PNG":
-            return {k: v for k, v in im.text.items() if k in (FONT_NOTE, SALIENCY_NOTE)}
+            return {k: v for k, v in im.text.items() if k in keys}
         comment = im.info.get("comment", b"")
         comment = comment.decode() if isinstance(comment, bytes) else comment
         pairs = (p.split("=", 1) for p in comment.split(";") if "=" in p)
-        return {k: v for k, v in pairs if k in (FONT_NOTE, SALIENCY_NOTE)}
+        return {k: v for k, v in pairs if k in keys}
 
 
 def font_note_of(data: bytes) -> str | None:

@@ -78,19 +78,44 @@ class _HTML:
         return self.html
 
 
-def heatmap_dropdown(matrices: dict[str, tuple[np.ndarray, list[str], list[str]]], title: str = ""):
-    """Plotly heatmaps, one per key, switched by a menu under the title (client-side)."""
+def heatmap_dropdown(matrices: dict[str, tuple[np.ndarray, list[str], list[str]]], title: str = "",
+                     marks: dict[str, np.ndarray] | None = None, best: bool = False):
+    """Plotly heatmaps, one per key, switched by a menu under the title (client-side).
+
+    ``marks`` (key -> boolean matrix of the same shape) outlines those cells with red squares, and
+    ``best`` stars each row's largest value (white with a black rim), as the static
+    :func:`sevec_helpers.book.figures.heatmap` does; the menu switches them with their heatmap."""
     import plotly.graph_objects as go
 
     fig = go.Figure()
     keys = list(matrices)
+    owner = []   # the key each trace belongs to
     for i, key in enumerate(keys):
         m, rows, cols = matrices[key]
+        m = np.asarray(m)
         fig.add_trace(go.Heatmap(z=m, x=cols, y=rows, colorscale="Viridis", visible=(i == 0), name=key,
                                  hovertemplate="%{y} / %{x}: %{z:.3f}<extra></extra>"))
+        owner.append(key)
+        mk = None if marks is None else marks.get(key)
+        if mk is not None and np.asarray(mk).any():
+            r, c = np.nonzero(np.asarray(mk))
+            fig.add_trace(go.Scatter(x=[cols[j] for j in c], y=[rows[j] for j in r], mode="markers",
+                                     visible=(i == 0), name="true (red square)", showlegend=False,
+                                     marker={"symbol": "square-open", "size": 15, "color": "red",
+                                             "line": {"width": 2.5, "color": "red"}},
+                                     hovertemplate="%{y} has %{x}<extra></extra>"))
+            owner.append(key)
+        if best:
+            b = m.argmax(1)
+            fig.add_trace(go.Scatter(x=[cols[j] for j in b], y=list(rows), mode="markers", visible=(i == 0),
+                                     name="most relevant (star)", showlegend=False,
+                                     marker={"symbol": "star", "size": 13, "color": "white",
+                                             "line": {"width": 1.5, "color": "black"}},
+                                     hovertemplate="%{y}: most relevant %{x}<extra></extra>"))
+            owner.append(key)
     buttons = [{"label": key, "method": "update",
-                "args": [{"visible": [j == i for j in range(len(keys))]}, {"title.text": f"{title}: {key}"}]}
-               for i, key in enumerate(keys)]
+                "args": [{"visible": [o == key for o in owner]}, {"title.text": f"{title}: {key}"}]}
+               for key in keys]
     n = max(len(matrices[k][1]) for k in keys)
     fig.update_layout(title={"text": f"{title}: {keys[0]}", "y": 0.98, "yanchor": "top", "x": 0.0, "xanchor": "left",
                              "font": {"size": 16}},
@@ -98,16 +123,18 @@ def heatmap_dropdown(matrices: dict[str, tuple[np.ndarray, list[str], list[str]]
                       updatemenus=[{"buttons": buttons, "x": 0.0, "xanchor": "left", "y": 1.0, "yanchor": "bottom",
                                     "pad": {"t": 4, "b": 4}, "direction": "down"}],
                       yaxis={"autorange": "reversed", "dtick": 1, "tickfont": {"size": 10}},
-                      xaxis={"dtick": 1, "tickfont": {"size": 10}}, margin={"t": 110, "l": 10, "r": 10, "b": 10})
+                      xaxis={"dtick": 1, "tickfont": {"size": 10}}, margin={"t": 110, "l": 10, "r": 10, "b": 10},
+                      plot_bgcolor="white")
     return fig
 
 
 def slider_lines(x_by_step: Sequence[float], series: dict[str, Sequence[float]], step_label: str, title: str,
                  xlabel: str, ylabel: str, colors: dict[str, str] | None = None):
     """Lines over ``x`` with a slider that moves a marker along the x values (client-side); the
-    axes keep their range whatever the slider shows. The legend sits in the right margin under
-    the values at the slider's position, clear of the slider; ``colors`` (by name, e.g. the
-    static figure's) fixes each line's colour."""
+    axes keep their range whatever the slider shows. One layout for every screen: the legend in
+    a row between the title and the plot, the values at the slider's position under the slider,
+    nothing in a side margin (at 390 px a side margin left the plot about 40 px wide);
+    ``colors`` (by name, e.g. the static figure's) fixes each line's colour."""
     import plotly.graph_objects as go
 
     fig = go.Figure()
@@ -118,22 +145,31 @@ def slider_lines(x_by_step: Sequence[float], series: dict[str, Sequence[float]],
         fig.add_trace(go.Scatter(x=xs, y=list(series[n]), mode="lines+markers", name=n, line=style, marker=style))
     steps = []
     for i, xv in enumerate(xs):
-        txt = "<br>".join(f"{n}: {series[n][i]:.3f}" for n in names)
+        txt = f"<b>at {step_label} = {xv:.2f}</b><br>" + "<br>".join(f"{n}: {series[n][i]:.3f}" for n in names)
         steps.append({"label": f"{xv:.2f}", "method": "relayout",
                       "args": [{"shapes": [{"type": "line", "x0": xv, "x1": xv, "y0": 0, "y1": 1, "yref": "paper",
                                             "line": {"dash": "dot"}}],
-                                "annotations": [{"x": 1.02, "xref": "paper", "y": 1.0, "yref": "paper", "text": txt,
-                                                 "showarrow": False, "xanchor": "left", "yanchor": "top",
-                                                 "align": "left", "bgcolor": "white"}]}]})
+                                "annotations": [{"x": 0.0, "xref": "paper", "y": 0.0, "yref": "paper",
+                                                 "yshift": -SLIDER_BELOW_PX, "text": txt, "showarrow": False,
+                                                 "xanchor": "left", "yanchor": "top", "align": "left"}]}]})
     lo, hi = min(xs), max(xs)
     pad = 0.02 * (hi - lo or 1)
-    fig.update_layout(title={"text": title, "font": {"size": 16}}, xaxis_title=xlabel, yaxis_title=ylabel, height=480,
-                      font={"size": 12}, xaxis={"range": [lo - pad, hi + pad], "autorange": False},
-                      legend={"x": 1.02, "xanchor": "left", "y": 0.0, "yanchor": "bottom"}, margin={"r": 230},
+    rows = 1 + len(names) // 3        # legend rows at phone width (about three names a row)
+    fig.update_layout(title={"text": title, "font": {"size": 16}, "x": 0.0, "xanchor": "left", "y": 0.99,
+                             "yanchor": "top"},
+                      xaxis_title=xlabel, yaxis_title=ylabel, height=560 + 20 * rows, font={"size": 12},
+                      xaxis={"range": [lo - pad, hi + pad], "autorange": False},
+                      legend={"orientation": "h", "x": 0.0, "xanchor": "left", "y": 1.02, "yanchor": "bottom"},
+                      margin={"l": 60, "r": 20, "t": 50 + 22 * rows, "b": SLIDER_BELOW_PX + 18 * (len(names) + 1) + 10},
                       sliders=[{"steps": steps, "active": 0, "currentvalue": {"prefix": f"{step_label}: "},
                                 "pad": {"t": 60}}])
     fig.update_layout(**steps[0]["args"][0])
     return fig
+
+
+SLIDER_BELOW_PX = 150
+"""How far under the plot area the slider's values are written: below the x-axis title and the
+slider (plotly draws the slider in the bottom margin)."""
 
 _PLOTLY_LOADED = [False]
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from sevec_helpers.book.figures.files import SALIENCY_GID
 
-MAX_WIDTH = 7.2   # inches: at 100 dpi a figure is never wider than the book's text column at 1280 px
+MAX_WIDTH = 9.2   # inches: at 100 dpi a figure is never wider than the book's text column at 1280 px (960 px)
 
 MIN_FONT = 8      # points: with MAX_WIDTH, at least 9 px on screen
 
@@ -83,22 +83,57 @@ def rates_vs_vector(rates: np.ndarray, vector: np.ndarray, threshold: float = 0.
     return fig
 
 
-def scatter_2d(points: np.ndarray, labels: Sequence[str], colour_by: Sequence[str], sizes=None, title: str = ""):
-    """t-SNE style scatter: one labelled dot per concept, coloured by a higher-level group."""
+SIZE_AREAS = (25.0, 520.0)
+"""Marker areas (points^2) of the smallest and the largest value a scatter encodes by size: a
+diameter ratio of about 4.5, which a reader sees (a value spanning 0.21-0.29 drawn as 40 + 900 x
+value varied the diameter by 15%, and every circle looked the same)."""
+
+
+def size_areas(values, areas: tuple[float, float] = SIZE_AREAS) -> np.ndarray:
+    """Marker areas for ``values``: linear in the value from its smallest (``areas[0]``) to its
+    largest (``areas[1]``); the middle area where every value is the same or missing."""
+    v = np.asarray(values, dtype=float)
+    lo, hi = (np.nanmin(v), np.nanmax(v)) if np.isfinite(v).any() else (0.0, 0.0)
+    mid = (areas[0] + areas[1]) / 2
+    if not hi > lo:
+        return np.full(len(v), mid)
+    return np.where(np.isfinite(v), areas[0] + (v - lo) / (hi - lo) * (areas[1] - areas[0]), mid)
+
+
+def scatter_2d(points: np.ndarray, labels: Sequence[str], colour_by: Sequence[str], size_by=None, title: str = "",
+               size_label: str = "value"):
+    """t-SNE style scatter: one labelled dot per concept, coloured by a higher-level group; with
+    ``size_by`` (one value per point) the dot's area grows linearly from the smallest value to the
+    largest (:func:`size_areas`), and a second legend shows three sizes with their values."""
     groups = list(dict.fromkeys(colour_by))
     cmap = plt.get_cmap("tab10")
-    fig, ax = plt.subplots(figsize=(6.5, 5))
-    s = np.asarray(sizes) if sizes is not None else np.full(len(points), 60.0)
+    fig, ax = plt.subplots(figsize=(8.0, 6.0))
+    s = size_areas(size_by) if size_by is not None else np.full(len(points), 60.0)
     for gi, g in enumerate(groups):
         m = np.array([c == g for c in colour_by])
         ax.scatter(points[m, 0], points[m, 1], s=s[m], color=cmap(gi % 10), alpha=0.55, label=g,
                    edgecolor="k", linewidth=0.4)
-    for (x, y), lab in zip(points, labels):
-        ax.annotate(lab, (x, y), fontsize=8, ha="center", va="bottom", xytext=(0, 4), textcoords="offset points")
-    ax.legend(fontsize=8, loc="best")
+    for (x, y), lab, si in zip(points, labels, s):
+        ax.annotate(lab, (x, y), fontsize=8, ha="center", va="bottom", xytext=(0, np.sqrt(si) / 2 + 1),
+                    textcoords="offset points")
+    ax.margins(0.08)
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_title(title, fontsize=10)
+    colours = ax.legend(fontsize=8, title="colour", title_fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                        frameon=False, markerscale=1.0)
+    for h in colours.legend_handles:
+        h.set_sizes([60.0])
+    if size_by is not None:
+        v = np.asarray(size_by, dtype=float)
+        if np.isfinite(v).any() and np.nanmax(v) > np.nanmin(v):
+            ax.add_artist(colours)
+            lo, hi = float(np.nanmin(v)), float(np.nanmax(v))
+            refs = [lo, (lo + hi) / 2, hi]
+            handles = [plt.scatter([], [], s=a, color="0.7", edgecolor="k", linewidth=0.4)
+                       for a in size_areas(refs + [lo, hi])[:3]]
+            ax.legend(handles, [f"{r:.3f}" for r in refs], title=f"size: {size_label}", title_fontsize=8, fontsize=8,
+                      loc="lower left", bbox_to_anchor=(1.01, 0.0), frameon=False, labelspacing=1.3, borderpad=0.8)
     fig.tight_layout()
     return fig
 
@@ -112,10 +147,10 @@ def heatmap(matrix: np.ndarray, rows: Sequence[str], cols: Sequence[str], title:
     ax.set_yticks(range(len(rows)), rows, fontsize=8)
     if marks is not None:
         for r, c in zip(*np.nonzero(marks)):
-            ax.add_patch(plt.Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, ec="red", lw=1.5))
+            ax.add_patch(plt.Rectangle((c - 0.45, r - 0.45), 0.9, 0.9, fill=False, ec="red", lw=2.0))
     best = matrix.argmax(1)
-    for r, c in enumerate(best):
-        ax.plot(c, r, marker="*", color="white", ms=6, mec="k", mew=0.4)
+    for r, c in enumerate(best):   # white with a black rim: seen on dark and on light (yellow) cells alike
+        ax.plot(c, r, marker="*", color="white", ms=11, mec="k", mew=1.2, ls="none")
     fig.colorbar(im, ax=ax, fraction=0.03)
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
