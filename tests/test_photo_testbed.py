@@ -155,7 +155,7 @@ class Downloads:
 
 
 def _leftovers(dest: Path) -> list[str]:
-    return sorted(p.name for p in dest.iterdir() if "staging" in p.name or ".old-" in p.name) if dest.exists() else []
+    return sorted(p.name for p in dest.iterdir() if p.name.startswith((".staging-", ".old-"))) if dest.exists() else []
 
 
 @pytest.mark.parametrize("dpkg", [True, False], ids=["dpkg-deb", "python"])
@@ -241,12 +241,29 @@ def test_status_sees_a_file_changed_after_fetching(tmp_path):
     assert "one.png is missing" in F.status(dest, _manifest())
 
 
-def test_without_apt_get_the_message_names_the_package_and_what_to_do(tmp_path, monkeypatch):
+def test_without_apt_get_the_message_names_the_packages_and_what_to_do(tmp_path, monkeypatch):
     monkeypatch.setattr(F.shutil, "which", lambda name: None)
     with pytest.raises(F.PhotoTestbedUnavailable) as e:
         F.apt_download("tuxpaint-stamps-default", "2022.06.04-1", tmp_path)
     msg = str(e.value)
     assert "tuxpaint-stamps-default" in msg and "apt-get" in msg and F.COMMAND in msg and str(tmp_path) in msg
+    with pytest.raises(F.PhotoTestbedUnavailable) as e:
+        F.fetch(tmp_path / "cache", quiet=True)          # the real manifest: every package is named
+    for pkg, entry in F.load_manifest()["packages"].items():
+        assert pkg in str(e.value) and entry["version"] in str(e.value)
+    assert F.COMMAND in str(e.value) and str(tmp_path / "cache" / "debs") in str(e.value)
+
+
+def test_a_killed_fetch_leaves_temporaries_that_the_next_fetch_removes(tmp_path):
+    deb = make_deb(tmp_path / "fake-pkg_1.0-1_all.deb", "fake-pkg", "1.0-1", FAKE)
+    dest = tmp_path / "cache"
+    dead = 2 ** 22 + 12345                                            # above Linux's largest process id
+    (dest / f".staging-{dead}-fake-pkg-x" / "usr").mkdir(parents=True)
+    (dest / "debs" / f".download-{dead}-y").mkdir(parents=True)
+    (dest / f".staging-{os.getpid()}-other-z").mkdir()                # a live fetch's: kept
+    F.fetch(dest, manifest=_manifest(), download=Downloads(deb), quiet=True)
+    assert [p.name for p in dest.iterdir() if p.name.startswith(".")] == [f".staging-{os.getpid()}-other-z"]
+    assert not [p for p in (dest / "debs").iterdir() if p.name.startswith(".download")]
 
 
 def test_the_cache_location(monkeypatch, tmp_path):

@@ -185,7 +185,7 @@ def apt_download(package: str, version: str | None, into: Path, log: Callable[[s
             f"automatically. Get its .deb ({package}, version {version} or newer, architecture 'all') from any "
             f"Debian mirror, put it into {into}, and run `{COMMAND}` again.")
     into.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".download-{package}-", dir=into))
+    work = Path(tempfile.mkdtemp(prefix=f".download-{os.getpid()}-", dir=into))
     try:
         private = ["-o", f"Dir::State::Lists={into / '.apt-lists'}", "-o", f"Dir::Cache={into / '.apt-cache'}",
                    "-o", "Debug::NoLocking=1"]
@@ -325,7 +325,7 @@ def _install_package(name: str, entry: dict, deb: Path, root: Path) -> str:
     """Unpack, verify and move a package's used files into ``root / name`` atomically;
     returns the version installed."""
     version = deb_version(deb)
-    staging = Path(tempfile.mkdtemp(prefix=f".{name}.staging-", dir=root))
+    staging = Path(tempfile.mkdtemp(prefix=f".staging-{os.getpid()}-{name}-", dir=root))
     os.chmod(staging, 0o755)   # mkdtemp's folders are private; the cache is read by every user
     try:
         wanted = set(entry["files"])
@@ -352,7 +352,7 @@ def _install_package(name: str, entry: dict, deb: Path, root: Path) -> str:
             return version
         old = None
         if final.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{name}.old-", dir=root))
+            old = Path(tempfile.mkdtemp(prefix=f".old-{os.getpid()}-{name}-", dir=root))
             os.replace(final, old / name)
         os.replace(staging, final)
         if old is not None:
@@ -360,6 +360,28 @@ def _install_package(name: str, entry: dict, deb: Path, root: Path) -> str:
         return version
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove_stale(root: Path) -> None:
+    """Remove the temporary folders of fetches that were killed (their process is gone)."""
+    for folder in (root, root / "debs"):
+        if not folder.is_dir():
+            continue
+        for p in folder.iterdir():
+            parts = p.name.split("-")
+            if p.is_dir() and p.name.startswith((".staging-", ".old-", ".download-")) and len(parts) > 2 \
+                    and parts[1].isdigit() and not _alive(int(parts[1])):
+                shutil.rmtree(p, ignore_errors=True)
 
 
 def fetch(dest: str | os.PathLike | None = None, *, manifest=None,
@@ -388,7 +410,15 @@ def fetch(dest: str | os.PathLike | None = None, *, manifest=None,
     if not todo:
         return root
     root.mkdir(parents=True, exist_ok=True)
+    _remove_stale(root)
     debs = root / "debs"
+    need = [name for name in todo if cached_deb(name, debs) is None]
+    if need and download is None and shutil.which("apt-get") is None:
+        wanted = "; ".join(f"{n} (version {m['packages'][n]['version']} or newer, architecture all)" for n in need)
+        raise PhotoTestbedUnavailable(
+            f"apt-get is not available on this machine, so the Debian packages cannot be fetched automatically. "
+            f"Download these .deb files from any Debian mirror: {wanted}; put them into {debs} and run `{COMMAND}` "
+            f"again (dpkg is not needed to unpack them).")
     for name, entry in todo.items():
         deb = cached_deb(name, debs)
         if deb is None:
