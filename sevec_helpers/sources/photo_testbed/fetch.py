@@ -17,7 +17,7 @@ project; else ``~/.cache/sevec-helpers/photo_testbed``.
 
 This module uses only the standard library, so it also runs as a script before the project's
 environment exists: ``python sevec_helpers/sources/photo_testbed/fetch.py`` (what
-``bash scripts/fetch_photos.sh`` runs).
+``bash scripts/fetch_photos.sh`` runs), and as ``python -m sevec_helpers.sources.photo_testbed``.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ ENV_VAR = "SEVEC_DATA_DIR"
 SUBDIR = "photo_testbed"
 MARKER = ".verified.json"
 COMMAND = "bash scripts/fetch_photos.sh"
-MODULE_COMMAND = "python -m sevec_helpers.sources.photo_testbed.fetch"
+MODULE_COMMAND = "python -m sevec_helpers.sources.photo_testbed"
 
 
 class PhotoTestbedUnavailable(RuntimeError):
@@ -123,7 +123,7 @@ def how_to_get(manifest: dict | None = None) -> str:
     """The packages and the command that fetches them, for messages."""
     m = load_manifest(manifest)
     pkgs = ", ".join(f"{name} {entry['version']}" for name, entry in m["packages"].items())
-    return (f"the photo testbed needs files from the Debian packages {pkgs} (or newer versions whose "
+    return (f"The photo testbed needs files from the Debian packages {pkgs} (or newer versions whose "
             f"files match); fetch them with `{COMMAND}` from the repository root (or `{MODULE_COMMAND}`), "
             f"which runs `apt-get download` and keeps the files in {default_dest()} "
             f"(set {ENV_VAR} to put them elsewhere)")
