@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 
 import matplotlib.pyplot as plt
+from matplotlib import patheffects
 import numpy as np
 
 from sevec_helpers.book import figures as viz
@@ -54,17 +55,52 @@ def examples(world: W.ConceptWorld, n: int = 6) -> dict:
             sw += [world.swatch_image(kind, c, i) for i in range(2)]
             titles += [name, ""]
     figs["swatches"] = _closed(viz.image_grid(sw, titles=titles, ncols=12, size=0.8))
-    fig, axes = plt.subplots(2, 4, figsize=(viz.MAX_WIDTH, 4.0))
+    fig, axes = plt.subplots(2, 4, figsize=(viz.MAX_WIDTH, 4.8))
     for k, ax in enumerate(axes.flat):
         smp = world.scene(k)
         ax.imshow(smp.image)
-        for b, lab in zip(smp.boxes, smp.labels):
-            ax.add_patch(plt.Rectangle((b[0] - 0.5, b[1] - 0.5), b[2] - b[0], b[3] - b[1], fill=False, ec="yellow"))
-            ax.text(b[0], b[1] - 1, W.CLASS_NAMES[lab], color="yellow", fontsize=8, va="bottom")
+        for b in smp.boxes:   # yellow on a black rim: seen on light and dark backgrounds alike
+            ax.add_patch(plt.Rectangle((b[0] - 0.5, b[1] - 0.5), b[2] - b[0], b[3] - b[1], fill=False, ec="yellow",
+                                       lw=1.4, path_effects=[patheffects.withStroke(linewidth=3.0, foreground="black")]))
         ax.axis("off")
     fig.tight_layout()
+    for k, ax in enumerate(axes.flat):
+        smp = world.scene(k)
+        _label_boxes(ax, smp.boxes, [W.CLASS_NAMES[lab] for lab in smp.labels], smp.image.shape[:2])
     figs["scenes"] = _closed(fig)
     return figs
+
+
+def _label_boxes(ax, boxes, names, shape) -> None:
+    """Each box's class name in black on a white label, at the first of its corners (inside the
+    box at the top, then at the bottom, then above and below it) where the label lies within the
+    image and clear of the labels placed before it."""
+    h, w = shape
+    renderer = ax.figure.canvas.get_renderer() if hasattr(ax.figure.canvas, "get_renderer") else None
+    placed = []
+    inv = ax.transData.inverted()
+    for (x0, y0, x1, y1), name in zip(boxes, names):
+        spots = [(x0 + 1, y0 + 1, "left", "top"), (x1 - 1, y0 + 1, "right", "top"),
+                 (x0 + 1, y1 - 1, "left", "bottom"), (x1 - 1, y1 - 1, "right", "bottom"),
+                 (x0, y0 - 1, "left", "bottom"), (x0, y1 + 1, "left", "top")]
+        t = None
+        for x, y, ha, va in spots:
+            if t is not None:
+                t.remove()
+            t = ax.text(x, y, name, fontsize=8, color="black", ha=ha, va=va, clip_on=True,
+                        bbox={"boxstyle": "square,pad=0.15", "facecolor": "white", "alpha": 0.85, "linewidth": 0})
+            if renderer is None:
+                break
+            e = t.get_window_extent(renderer).transformed(inv)   # data coordinates (y grows downwards)
+            ex0, ex1 = sorted((e.x0, e.x1))
+            ey0, ey1 = sorted((e.y0, e.y1))
+            inside = ex0 >= -0.5 and ex1 <= w - 0.5 and ey0 >= -0.5 and ey1 <= h - 0.5
+            clear = all(ex1 < a0 or ex0 > a1 or ey1 < b0 or ey0 > b1 for a0, a1, b0, b1 in placed)
+            if inside and clear:
+                break
+        if renderer is not None:
+            e = t.get_window_extent(renderer).transformed(inv)
+            placed.append((*sorted((e.x0, e.x1)), *sorted((e.y0, e.y1))))
 
 
 def overview(world: W.ConceptWorld, per_class: int = 1):
@@ -217,15 +253,42 @@ def colour_informativeness(world: W.ConceptWorld, n_fit: int = 40, n_eval: int =
 
 
 def colour_figure(per: np.ndarray, world: W.ConceptWorld):
+    """Per-class accuracy from colour alone, sorted; the classes colour defines in red, their
+    names in red too (a class at 0 has no bar to colour), chance dotted."""
     truth = world.ground_truth()
-    o = np.argsort(per)
-    fig, ax = plt.subplots(figsize=(viz.MAX_WIDTH, 3.2))
-    ax.bar(range(len(o)), per[o], color=["tab:red" if truth[i]["color_defined"] else "tab:gray" for i in o])
+    o = np.argsort(per, kind="stable")
+    fig, ax = plt.subplots(figsize=(viz.MAX_WIDTH, 3.4))
+    red = [bool(truth[i]["color_defined"]) for i in o]
+    ax.bar(range(len(o)), per[o], color=["tab:red" if r else "tab:gray" for r in red])
     ax.set_xticks(range(len(o)), [W.CLASS_NAMES[i] for i in o], rotation=75, fontsize=8)
+    for lab, r in zip(ax.get_xticklabels(), red):
+        if r:
+            lab.set_color("tab:red")
+            lab.set_fontweight("bold")
     ax.axhline(1 / len(o), color="k", ls=":", lw=0.8)
     ax.set_ylabel("accuracy from colour alone")
-    ax.bar([0], [0], color="tab:red", label="colour defines the class")
+    ax.bar([0], [0], color="tab:red", label="colour defines the class (name in red)")
     ax.bar([0], [0], color="tab:gray", label="colours drawn at random")
-    ax.legend(fontsize=8)
+    ax.set_ylim(0, max(0.05, float(per.max())) * 1.35)
+    ax.legend(fontsize=8, loc="upper left")
     fig.tight_layout()
     return _closed(fig)
+
+
+def colour_note(per: np.ndarray, world: W.ConceptWorld, top: int = 10):
+    """What the colour figure shows, in numbers: the mean accuracy from colour alone of the
+    colour-defined classes and of the others, how many colour-defined classes are among the
+    ``top`` highest, the lowest of them and the highest of the others (Markdown)."""
+    truth = world.ground_truth()
+    defined = np.array([bool(r["color_defined"]) for r in truth])
+    o = np.argsort(-per, kind="stable")
+    in_top = int(defined[o[:top]].sum())
+    lo = min(np.flatnonzero(defined), key=lambda i: per[i])
+    hi = max(np.flatnonzero(~defined), key=lambda i: per[i])
+    return viz.Markdown(
+        f"From colour alone: {per[defined].mean():.2f} for the {int(defined.sum())} colour-defined classes, "
+        f"{per[~defined].mean():.2f} for the other {int((~defined).sum())} (chance {1 / len(per):.3f}). "
+        f"{in_top} of the colour-defined classes are among the {top} highest; the lowest of them, "
+        f"{W.CLASS_NAMES[lo]}, scores {per[lo]:.2f}, and the highest of the others, {W.CLASS_NAMES[hi]}, "
+        f"{per[hi]:.2f}. Colour is a cue for most colour-defined classes, not an identifier: no class is told "
+        f"apart by colour alone more than {per.max():.0%} of the time.")

@@ -35,7 +35,16 @@ NOTES = (SIZE_SPAN_NOTE, CLIPPED_NOTE, LEGEND_NOTE, IMAGE_NOTE, OVERLAP_NOTE, CO
 _TOL_PX = 1.0     # a marker may touch the frame by this much
 
 
+def _agg(fig) -> None:
+    """Give ``fig`` a canvas that draws to pixels (a figure closed to pyplot keeps a bare one)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    if not isinstance(fig.canvas, FigureCanvasAgg):
+        FigureCanvasAgg(fig)
+
+
 def _renderer(fig):
+    _agg(fig)
     fig.canvas.draw()
     return fig.canvas.get_renderer()
 
@@ -323,6 +332,7 @@ def contrast_over_pictures(fig) -> tuple[float | None, float | None]:
 
 def measure(fig) -> dict[str, str]:
     """Every note of this module for ``fig`` (those that apply), as strings for the file."""
+    _agg(fig)
     notes = {CLIPPED_NOTE: str(clipped_markers(fig)), LEGEND_NOTE: str(legend_over_data(fig)),
              OVERLAP_NOTE: str(text_overlaps(fig))}
     span = size_span(fig)
