@@ -46,8 +46,8 @@ def class_truth(root=None, min_share: float = I.MIN_COLOR_SHARE) -> dict[str, di
     ``materials`` its photographs show by eye (only concepts the testbed has sets for;
     ``other_materials`` lists metal, plastic, glass, which have none), its ``colors`` measured on
     its photographs' own pixels (alpha >= 128; each pixel named by the nearest of ConceptWorld's
-    colour names in CIELAB; the names covering at least ``min_share`` of some photograph, in
-    order of first appearance), ``n_facets`` None (not planted), its ``wnid`` and its number of
+    colour names in lightness and hue, ``images.name_pixels``; the names covering at least
+    ``min_share`` of some photograph, in order of first appearance), ``n_facets`` None (not planted), its ``wnid`` and its number of
     ``photographs``."""
     src = I.Sources.get(root)
     out = {}

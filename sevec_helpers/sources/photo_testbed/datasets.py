@@ -165,8 +165,10 @@ class ClassImages(_PhotoDataset):
     def attributes(self, i: int, min_share: float = I.MIN_COLOR_SHARE) -> dict[str, list[str]]:
         """What the object in image ``i`` shows: its textures and materials (by eye, from
         ``stamps.csv``: only concepts the testbed has sets for) and its colours, measured on the
-        object's pixels of the colour image (each named by the nearest of ConceptWorld's colour
-        names in CIELAB; the names covering at least ``min_share`` of them, largest first)."""
+        object's pixels of the colour image (each pixel named by the nearest of ConceptWorld's
+        colour names in lightness and hue, :func:`~sevec_helpers.sources.photo_testbed.images.name_pixels`;
+        the names covering at least ``min_share`` of them, largest first). A grey dataset gives the
+        colours of the same colour image (the grey image shows none)."""
         smp = self.sample(i)
         st = smp.stamps[0]
         return {"textures": list(st.textures), "materials": list(st.materials),

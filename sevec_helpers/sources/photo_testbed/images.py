@@ -125,19 +125,44 @@ def _lab(rgb: np.ndarray) -> np.ndarray:
 
 
 COLOR_NAMES = tuple(COLORS)
+_ACHROMATIC = ("black", "grey", "white")
 _NAMED_LAB = _lab(np.array([COLORS[n] for n in COLOR_NAMES], dtype=np.uint8))
+CHROMA_MIN = 15.0
+"""Pixels of CIELAB chroma below this (or lightness below :data:`DARK`) are named by lightness alone."""
+DARK = 20.0
 MIN_COLOR_SHARE = 0.2
-"""A colour is reported for an object when at least this share of its pixels is nearest to it."""
+"""A colour is reported for an object when at least this share of its pixels is named by it."""
+
+
+def name_pixels(pixels: np.ndarray) -> np.ndarray:
+    """The index in :data:`COLOR_NAMES` (ConceptWorld's colour names) of each pixel ((N, 3)
+    uint8): the nearest name in CIELAB by lightness and hue. A pixel of chroma below
+    :data:`CHROMA_MIN` or lightness below :data:`DARK` gets the nearest of black, grey and white in
+    lightness; any other the nearest chromatic name, by the distance between the two in
+    lightness and in hue (the hue difference as an arc at the smaller of the two chromas), so a
+    dark or faded green is green and a pale red pink, as a person would say, not the grey that
+    plain nearest-in-CIELAB gives for photographs' muted colours."""
+    lab = _lab(np.asarray(pixels, np.uint8).reshape(-1, 3))
+    L, chroma, hue = lab[:, 0], np.hypot(lab[:, 1], lab[:, 2]), np.arctan2(lab[:, 2], lab[:, 1])
+    ref = _NAMED_LAB
+    ref_c, ref_h = np.hypot(ref[:, 1], ref[:, 2]), np.arctan2(ref[:, 2], ref[:, 1])
+    achromatic = np.array([n in _ACHROMATIC for n in COLOR_NAMES])
+    d_hue = np.abs((hue[:, None] - ref_h[None] + np.pi) % (2 * np.pi) - np.pi) * np.minimum(chroma[:, None], ref_c[None])
+    d = np.hypot(L[:, None] - ref[None, :, 0], d_hue)
+    d_light = np.abs(L[:, None] - ref[None, :, 0])
+    grey = (chroma < CHROMA_MIN) | (L < DARK)
+    out = np.where(grey, np.where(achromatic[None], d_light, np.inf).argmin(1),
+                   np.where(achromatic[None], np.inf, d).argmin(1))
+    return out
 
 
 def color_shares(pixels: np.ndarray) -> dict[str, float]:
-    """Share of ``pixels`` ((N, 3) uint8) nearest (in CIELAB) to each of ConceptWorld's colour
-    names (``sevec_helpers.sources.world.vocabulary.COLORS``), largest first; empty for no pixels."""
+    """Share of ``pixels`` ((N, 3) uint8) named by each of ConceptWorld's colour names
+    (:func:`name_pixels`), largest first; empty for no pixels."""
     px = np.asarray(pixels).reshape(-1, 3)
     if len(px) == 0:
         return {}
-    d = ((_lab(px)[:, None, :] - _NAMED_LAB[None]) ** 2).sum(-1)
-    counts = np.bincount(d.argmin(1), minlength=len(COLOR_NAMES)) / len(px)
+    counts = np.bincount(name_pixels(px), minlength=len(COLOR_NAMES)) / len(px)
     order = np.argsort(-counts, kind="stable")
     return {COLOR_NAMES[i]: float(counts[i]) for i in order if counts[i] > 0}
 
