@@ -28,11 +28,11 @@ from sevec_helpers.evaluation.pointing import (
 )
 from sevec_helpers.sevecs.fit import fit_sevecs
 from sevec_helpers.sevecs.vectors import Explanation, SemanticVectors
-from sevec_helpers.sources.models import load_model
+from sevec_helpers.sources.models import describe_model, load_model
 
 __all__ = [
     # models and layers
-    "load_model", "layer_names",
+    "load_model", "describe_model", "layer_names",
     # semantic vectors (Sec. 3-4)
     "fit_sevecs", "SemanticVectors", "Explanation", "extract_features", "Features", "accuracy", "Accuracy",
     # editing a layer (Table 1)

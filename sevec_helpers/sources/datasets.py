@@ -72,9 +72,13 @@ class _SafeImages(Dataset):
                 h.update(f"{path}|{y}|{st.st_size}|{st.st_mtime_ns}\n".encode())
             except OSError:
                 h.update(f"{path}|{y}|missing\n".encode())
-        return {"type": type(self).__name__, "files": h.hexdigest()[:16], "n": len(self.samples),
-                "classes": len(self.classes), "transform": repr(self.transform),
-                "target": getattr(self, "target", "label")}
+        out = {"type": type(self).__name__, "files": h.hexdigest()[:16], "n": len(self.samples),
+               "classes": len(self.classes), "transform": repr(self.transform),
+               "target": getattr(self, "target", "label")}
+        folders = getattr(self, "folders", None)
+        if folders is not None and list(folders) != list(self.classes):   # classes named otherwise than their folders
+            out["names"] = hashlib.sha256("\n".join(self.classes).encode()).hexdigest()[:16]
+        return out
 
     def _read(self, path):
         try:
@@ -95,12 +99,17 @@ class ImageFolderCapped(_SafeImages):
     """Class folders (``root/<class>/<image>``) with at most ``per_class`` images per class.
 
     ``classes`` fixes which folders and in which order (e.g. ImageNet's synset order);
-    by default all sub-folders, sorted. ``label_map`` maps class names to model output
-    indices (e.g. Imagenette's 10 synsets to ImageNet's 1000 classes).
+    by default all sub-folders, sorted. ``names`` names the classes (one per folder, e.g. the
+    model's category name of each synset folder): what ``classes`` then holds, and what SeVecs
+    fitted here are called, so that they are matched with a model's classes by name (default:
+    the folder names). ``label_map`` maps folder names to model output indices (e.g.
+    Imagenette's 10 synsets to ImageNet's 1000 classes): the labels are then those outputs.
+    Unreadable images are skipped and listed in ``skipped``.
     """
 
     def __init__(self, root, transform=None, per_class: int | None = None, classes: Sequence[str] | None = None,
-                 label_map: dict[str, int] | None = None, what: str = "image folder", concept_kind: str = ""):
+                 label_map: dict[str, int] | None = None, what: str = "image folder", concept_kind: str = "",
+                 names: Sequence[str] | None = None):
         root = _need_dir(root, what, "Expected one sub-folder of images per class.")
         found = sorted(d.name for d in root.iterdir() if d.is_dir())
         classes = list(classes) if classes is not None else found
@@ -117,7 +126,14 @@ class ImageFolderCapped(_SafeImages):
             samples += [(str(f), label) for f in files]
         if not samples:
             raise FileNotFoundError(f"{what} {root}: no images with extensions {IMG_EXT}")
-        super().__init__(samples, classes, transform, concept_kind)
+        if names is not None:
+            names = [str(n) for n in names]
+            if len(names) != len(classes):
+                raise ValueError(f"{what} {root}: {len(names)} names for {len(classes)} class folders; give one name "
+                                 f"per folder, in the order of classes=")
+        super().__init__(samples, names if names is not None else classes, transform, concept_kind)
+        self.folders = classes
+        self.label_map = label_map
         self.root = root
 
 
@@ -310,6 +326,8 @@ def imagenette(root, split: str = "train", transform=None, per_class: int | None
                imagenet_synsets: Sequence[str] | None = None, size: str = "320px") -> ImageFolderCapped:
     """Imagenette as torchvision lays it out (``root/imagenette2[-320|-160]/{train,val}/<synset>``).
 
+    Its classes are named by their ImageNet category names (``IMAGENETTE_CLASSES``: "tench",
+    "English springer", ...), so SeVecs fitted here match an ImageNet model's classes by name.
     With ``imagenet_synsets`` (the 1000 ImageNet synsets in order) labels are ImageNet
     indices, so a 1000-class model can be used directly.
     """
@@ -320,7 +338,7 @@ def imagenette(root, split: str = "train", transform=None, per_class: int | None
         raise ValueError(f"Imagenette split must be 'train' or 'val', got {split!r}")
     lm = {s: list(imagenet_synsets).index(s) for s in IMAGENETTE_SYNSETS} if imagenet_synsets else None
     return ImageFolderCapped(base / split, transform, per_class, classes=IMAGENETTE_SYNSETS, label_map=lm,
-                             what="Imagenette", concept_kind="classes")
+                             what="Imagenette", concept_kind="classes", names=IMAGENETTE_CLASSES)
 
 
 class VOCScenes(_SafeImages):

