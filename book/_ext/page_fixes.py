@@ -14,6 +14,17 @@ the page uses and logs no error.
   fonts. The script tag and the file are removed after the build, with the source maps
   (``*.map``, for developers' tools), the TrueType copies of the icon fonts (every browser
   the theme supports takes the WOFF2 ones) and Sphinx's translations for other languages.
+- Every page names the book's icon (``book/_static/favicon.svg``); without one a browser asks
+  for a ``favicon.ico`` the site does not have (a 404 on every visit).
+- Tables are numbered "Book table N." as figures are "Book figure N.": a plain "Table 1"
+  collides with the paper's Table 1, which the chapters re-make.
+- The "Open in Colab" badge of each chapter names Colab's own badge image
+  (``COLAB_BADGE_URL``), which Jupyter and Colab show beside a notebook opened alone; the
+  offline book shows its local copy (``book/_static/colab-badge.svg``) instead, so no page
+  fetches anything from another host.
+- The book's verdict words and the changelog of its verdict rules are rendered from
+  ``sevec_helpers.book.claims.base`` (``DEFINITIONS``, ``CHANGELOG``) by the directives of
+  ``rules_pages``, loaded here.
 """
 
 from __future__ import annotations
@@ -21,6 +32,14 @@ from __future__ import annotations
 import re
 import shutil
 from pathlib import Path
+
+from docutils import nodes
+from sphinx.transforms import SphinxTransform
+
+COLAB_BADGE_URL = "https://colab.research.google.com/assets/colab-badge.svg"
+LOCAL_BADGE = "/book/_static/colab-badge.svg"   # from the book's root (Sphinx's source folder)
+FAVICON = "book/_static/favicon.svg"
+TABLE_NUMBER = "Book table %s."
 
 FONTAWESOME_TAG = re.compile(r'\n?\s*<script defer src="[^"]*_static/scripts/fontawesome\.js[^"]*"></script>')
 
@@ -83,7 +102,31 @@ def _trim_site(app, exc) -> None:
         shutil.rmtree(static / "locales")
 
 
+class LocalBadge(SphinxTransform):
+    """Colab's badge image, where a page names it, becomes the book's local copy."""
+
+    default_priority = 100   # before the image collector reads the node's uri
+
+    def apply(self, **kwargs) -> None:
+        for img in self.document.findall(nodes.image):
+            if img.get("uri") == COLAB_BADGE_URL:
+                img["uri"] = LOCAL_BADGE
+                img.pop("candidates", None)
+
+
+def _config(app, config) -> None:
+    if not config.html_favicon and (Path(app.confdir) / FAVICON).exists():
+        config.html_favicon = FAVICON
+    formats = dict(config.numfig_format or {})
+    if formats.get("table") in (None, "Table %s", "Table %s."):
+        formats["table"] = TABLE_NUMBER
+        config.numfig_format = formats
+
+
 def setup(app):
+    app.setup_extension("rules_pages")
+    app.add_transform(LocalBadge)
+    app.connect("config-inited", _config)
     app.connect("html-page-context", _page_assets, priority=900)
     app.connect("build-finished", _trim_site)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -7,9 +7,10 @@ from __future__ import annotations
 import os
 from typing import Callable, Sequence
 
-STATIC_NOTE = ("*Live view.* In Jupyter or Colab (the badge at the top of the chapter) this cell shows controls "
-               "that recompute the figure for your choice; the static book shows the same measurements in the "
-               "figures and views above.")
+STATIC_NOTE = ("*Live view.* This cell draws a control that recomputes the figure for your choice, and a "
+               "control needs a running Python kernel, which a static page does not have: open the chapter in "
+               "JupyterLab or Colab (the badge at the top of the page) to use it. The figures and views above show "
+               "the same measurements.")
 
 
 def _static() -> bool:
