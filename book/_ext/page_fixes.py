@@ -111,7 +111,8 @@ class LocalBadge(SphinxTransform):
         for img in self.document.findall(nodes.image):
             if img.get("uri") == COLAB_BADGE_URL:
                 img["uri"] = LOCAL_BADGE
-                img.pop("candidates", None)
+                if "candidates" in img:
+                    del img["candidates"]
 
 
 def _config(app, config) -> None:
