@@ -23,7 +23,7 @@ if [ "${1:-}" = "--small" ]; then
   tar --exclude=./.venv --exclude=./_build --exclude=./.git --exclude='./notebooks/_results' \
       --exclude='./notebooks/_cache' -cf - . | tar -xf - -C "$src"
   export SEVEC_SIZES
-  SEVEC_SIZES=$(.venv/bin/python -c 'import json, yaml; print(json.dumps(yaml.safe_load(open("params/ci.yaml"))["sizes"]))')
+  SEVEC_SIZES=$(.venv/bin/python -c 'import json, yaml; p = yaml.safe_load(open("params/ci.yaml")); print(json.dumps({**p["sizes"], "photos": p["photos_sizes"]}))')
   rm -rf _build/small
   SEVEC_STATIC_BOOK=1 .venv/bin/jupyter-book build "$src" --path-output _build/small --all -W -n --keep-going
   # the chapters' saved records, read by the notebook tests (every chapter on every network)

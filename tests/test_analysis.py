@@ -187,3 +187,17 @@ def test_facet_probe_on_planted_facets():
     assert none["accuracy"] is None and none["n_classes"] == 0
     with pytest.raises(ValueError, match="one each per image"):
         A.facet_probe(x, y[:-1], f)
+
+
+def test_precision_at_a_reachable_k():
+    from sevec_helpers.sevecs.vectors import SemanticVectors
+
+    # two concepts, six images: concept 0 has 2 relevant images, concept 1 has 4
+    acts = torch.tensor([[1.0, 0], [1, 0], [1, 0.1], [0, 1], [0, 1], [0.1, 1]])
+    sv = SemanticVectors.from_features(torch.tensor([[1.0, 0], [0, 1]]), torch.tensor([0, 1]), ["a", "b"], layer="x")
+    rel = np.array([[1, 0], [1, 0], [0, 1], [0, 1], [0, 1], [0, 1]], bool)
+    assert A.reachable_k(rel, 8).tolist() == [2, 4] and A.reachable_k(rel, 3).tolist() == [2, 3]
+    assert A.precision_at_k(sv, acts, rel, k=A.reachable_k(rel, 8)).tolist() == [1.0, 1.0]
+    assert A.precision_at_k(sv, acts, rel, k=4).tolist() == [0.5, 1.0]   # concept 0 cannot fill 4 places
+    with pytest.raises(ValueError, match="k must lie in"):
+        A.precision_at_k(sv, acts, rel, k=7)

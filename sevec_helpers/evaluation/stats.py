@@ -116,14 +116,28 @@ def relevance_matrix(labels: torch.Tensor, n_concepts: int, relevant: Sequence[s
     return np.array([[int(v) in s for s in relevant] for v in y], dtype=bool)
 
 
-def precision_at_k(sv: SemanticVectors, features: torch.Tensor, relevant: np.ndarray, k: int = 8) -> np.ndarray:
+def precision_at_k(sv: SemanticVectors, features: torch.Tensor, relevant: np.ndarray, k=8) -> np.ndarray:
     """Per concept, the share of its top-k retrieved images that are relevant (``relevant``:
-    an (N, K) bool matrix from :func:`relevance_matrix`)."""
+    an (N, K) bool matrix from :func:`relevance_matrix`). ``k`` is one number for every
+    concept, or one per concept (e.g. :func:`reachable_k`, so that a concept with only three
+    relevant images can still reach precision 1)."""
     rel = np.asarray(relevant, bool)
     if rel.shape != (features.shape[0], len(sv)):
         raise ValueError(f"relevant must be (N, K) = ({features.shape[0]}, {len(sv)}), got {rel.shape}")
-    idx = sv.retrieve(features, k=k).numpy()  # (K, k)
-    return rel[idx, np.arange(len(sv))[:, None]].mean(1)
+    ks = np.broadcast_to(np.asarray(k, int), (len(sv),))
+    if (ks < 1).any() or (ks > features.shape[0]).any():
+        raise ValueError(f"k must lie in [1, {features.shape[0]}] (the number of images), got {np.unique(ks).tolist()}")
+    idx = sv.retrieve(features, k=int(ks.max())).numpy()  # (K, max k)
+    hits = rel[idx, np.arange(len(sv))[:, None]]
+    return np.array([hits[c, :ks[c]].mean() for c in range(len(sv))])
+
+
+def reachable_k(relevant: np.ndarray, k: int = 8) -> np.ndarray:
+    """Per concept, ``min(k, its number of relevant images)`` (at least 1): the k at which a
+    perfect retrieval scores precision 1 (with three images of a class, precision@8 could not
+    exceed 3/8)."""
+    n = np.asarray(relevant, bool).sum(0)
+    return np.clip(np.minimum(k, n), 1, None).astype(int)
 
 
 def chance_precision(relevant: np.ndarray) -> np.ndarray:
