@@ -7,7 +7,9 @@
     sevec pointing-game --model vgg_mini --sevecs pool5.pt --data scenes/test --method gxi --semantic --out game.json
     sevec world render --out cw --part scenes --n 100
 
-Exit codes: 0 done, 1 failure (one line on stderr; ``--debug`` shows the traceback), 2 usage.
+Exit codes: 0 done, 1 failure (its message on stderr; ``--debug`` shows the traceback), 2 usage.
+``--model`` takes a registered name, a torchvision classifier, a ``.pt`` network file, or
+``package.module:function``, a function of yours returning ``(model, describe_model(model, ...))``.
 Progress bars go to stderr, off with ``--quiet`` or when stderr is not a terminal. Outputs
 are written atomically and never overwritten without ``--overwrite``. ``sevec fit``
 checkpoints every ``--checkpoint-every`` batches; after an interruption ``--resume``
@@ -143,6 +145,10 @@ def _fit(a) -> int:
                                    f"differ); delete it, or run the same command again with --resume")
             accs = {n: SeVecAccumulator.from_state(s, device=device) for n, s in state["accs"].items()}
             done, size = int(state["batches"]), tuple(state["size"])
+            if rank == 0:
+                print(f"resuming from {ckpt}: {done} batch(es) of {a.batch_size} images per process already fitted "
+                      f"(the first {done * a.batch_size * world} images), continuing with batch {done + 1}",
+                      file=sys.stderr)
         elif ckpt.exists() and not a.overwrite:
             raise CommandError(f"{ckpt} holds an interrupted run: pass --resume to continue it, or --overwrite to "
                                f"start again")
@@ -243,10 +249,24 @@ def _saliency(a) -> int:
     files = [out / f"{s}.{tag}.{ext}" for s in stems for ext in ("image.png", "map.png", "overlay.png", "npy")]
     for f in files:
         _refuse_existing(f, a.overwrite)
-    imgs = [load_rgb(p) for p in a.image]
+    imgs = []
+    for p in a.image:
+        try:
+            imgs.append(load_rgb(p))
+        except Exception as e:
+            raise CommandError(f"cannot read the image {p}: {e}") from e
     x = torch.stack([spec.transform(im) for im in imgs])
     target = _target(spec, a.target)
-    attr = attribute(model, x, target, METHOD_IDS[a.method], sevecs=sv, threshold=a.threshold)
+    concepts = None
+    if a.concepts is not None:
+        if not a.semantic:
+            raise CommandError("--concepts chooses the SeVec that masks each image: it needs --semantic and --sevecs")
+        concepts = [int(c) if c.strip().lstrip("-").isdigit() else c.strip() for c in a.concepts.split(",")]
+        if len(concepts) not in (1, len(imgs)):
+            raise CommandError(f"--concepts names {len(concepts)} SeVecs for {len(imgs)} images: give one, or one per "
+                               f"image (comma-separated names or rows)")
+    attr = attribute(model, x, target, METHOD_IDS[a.method], sevecs=sv, concepts=concepts, threshold=a.threshold,
+                     allow_unguided=a.allow_unguided, check_provenance=not a.ignore_provenance)
     maps = reduce_channels(attr).cpu().numpy()
     out.mkdir(parents=True, exist_ok=True)
     from matplotlib import colormaps
@@ -262,7 +282,8 @@ def _saliency(a) -> int:
             im = Image.fromarray((np.clip(arr, 0, 1) * 255).round().astype(np.uint8))
             atomic_write(out / f"{s}.{tag}.{name}.png", lambda fh, im=im: im.save(fh, format="PNG"))
         atomic_write(out / f"{s}.{tag}.npy", lambda fh, i=i: np.save(fh, maps[i].astype(np.float32)))
-    print(f"wrote {len(files)} files for {len(stems)} image(s) to {out} (target {spec.categories[target]!r})")
+    what = repr(spec.categories[target]) if spec.categories and 0 <= target < len(spec.categories) else target
+    print(f"wrote {len(files)} files for {len(stems)} image(s) to {out} (target {what})")
     return 0
 
 
@@ -315,7 +336,8 @@ def _pointing_game(a) -> int:
         import torch
 
         x = torch.stack([scenes[int(i)][0] for i in pairs.scene[sel]])
-        attr = attribute(model, x, torch.as_tensor(pairs.target[sel]), METHOD_IDS[a.method], sevecs=sv)
+        attr = attribute(model, x, torch.as_tensor(pairs.target[sel]), METHOD_IDS[a.method], sevecs=sv,
+                         allow_unguided=a.allow_unguided, check_provenance=not a.ignore_provenance)
         g = generalized_pointing_game(reduce_channels(attr), [pairs.boxes[i] for i in sel], energies, q=a.q)
         hits.append(g.per_image)
     per = np.concatenate(hits)
@@ -377,6 +399,11 @@ def parser() -> argparse.ArgumentParser:
     model.add_argument("--model", required=True, help="a registered or torchvision classification model")
     model.add_argument("--weights", default="DEFAULT", help="DEFAULT, none, a torchvision weights name or a path")
     model.add_argument("--device", default=None, help="default: cuda (the rank's GPU under torchrun), mps, cpu")
+    maps = argparse.ArgumentParser(add_help=False)
+    maps.add_argument("--allow-unguided", action="store_true",
+                      help="run Guided Backprop on a model with activations it cannot guide (with a warning)")
+    maps.add_argument("--ignore-provenance", action="store_true",
+                      help="use SeVecs fitted on another model, input size or kind of concept (with a warning)")
 
     p = argparse.ArgumentParser(prog="sevec", description="Semantic vectors (SeVecs) from the shell.",
                                 epilog="Each command has its own --help.")
@@ -402,7 +429,7 @@ def parser() -> argparse.ArgumentParser:
     f.add_argument("--world-split", default="train", choices=list(SPLITS), help="with --data world")
     f.set_defaults(run=_fit)
 
-    s = sub.add_parser("saliency", parents=[common, model], help="saliency maps of images as PNG and .npy",
+    s = sub.add_parser("saliency", parents=[common, model, maps], help="saliency maps of images as PNG and .npy",
                        description="For each image: the image, the map and an overlay as PNG, and the map as .npy.")
     s.add_argument("--image", nargs="+", required=True)
     s.add_argument("--target", required=True, help="class index or name (the model's categories)")
@@ -410,15 +437,19 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--semantic", action="store_true", help="mask the backward signal with the target's SeVec")
     s.add_argument("--sevecs", help="SeVecs of the classes at the mask layer (pool5), for --semantic")
     s.add_argument("--threshold", type=float, default=0.5, help="mask: units with activation rate above this")
+    s.add_argument("--concepts", default=None,
+                   help="with --semantic: the SeVec (name or row) that masks each image instead of the target's own, "
+                        "one or one per image, comma-separated (by default the target's SeVec, found by name)")
     s.add_argument("--out", required=True, help="a folder")
     s.set_defaults(run=_saliency)
 
-    g = sub.add_parser("pointing-game", parents=[common, model], help="the generalized pointing game on scenes",
+    g = sub.add_parser("pointing-game", parents=[common, model, maps], help="the generalized pointing game on scenes",
                        description="Every (scene, object class) pair of a scenes folder (annotations.json).")
     g.add_argument("--data", required=True, help="a scenes folder written by `sevec world render --part scenes`")
     g.add_argument("--method", choices=list(METHOD_IDS), default="guided")
-    g.add_argument("--semantic", action="store_true")
-    g.add_argument("--sevecs")
+    g.add_argument("--semantic", action="store_true", help="mask the backward signal with each target's SeVec")
+    g.add_argument("--sevecs", help="SeVecs of the classes at the mask layer (pool5), for --semantic; each target's "
+                                    "SeVec is found by its class name")
     g.add_argument("--energies", default="0,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,1.0")
     g.add_argument("--q", type=float, default=1.0, help="share of kept pixels that must lie in the box")
     g.add_argument("--batch-size", type=int, default=32)
@@ -449,12 +480,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("sevec: interrupted", file=sys.stderr)
         return 1
-    except Exception as e:  # one clear line, the traceback only under --debug
+    except Exception as e:  # the message in full, in the command's words; the traceback only under --debug
         if a.debug:
             raise
-        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        msg = _in_cli_words(str(e).strip(), a) if str(e).strip() else type(e).__name__
         print(f"sevec: error: {msg}", file=sys.stderr)
         return 1
+
+
+# the library's messages name Python keywords; the command has options for them
+_CLI_WORDS = (("pass check_provenance=False", "pass --ignore-provenance"),
+              ("check_provenance=False", "--ignore-provenance"),
+              ("pass allow_unguided=True", "pass --allow-unguided"),
+              ("allow_unguided=True", "--allow-unguided"),
+              ("Use method='gradient' or 'gradient_x_input'", "Use --method gradient or --method gxi"))
+
+
+def _in_cli_words(msg: str, a) -> str:
+    for py, cli in _CLI_WORDS:
+        msg = msg.replace(py, cli)
+    if getattr(a, "command", "") == "saliency":
+        msg = msg.replace("pass concepts=", "pass --concepts").replace("concepts=", "--concepts")
+    return msg
 
 
 if __name__ == "__main__":

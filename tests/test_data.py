@@ -51,7 +51,8 @@ def test_image_folder_cap_modes_and_corrupt_files(imagenet):
 
 
 def test_streaming_skips_unreadable_images(imagenet):
-    ds = D.ImageFolderCapped(imagenet / "train", T.Compose([T.Resize(32), T.CenterCrop(32), T.ToTensor()]),
+    ds = D.ImageFolderCapped(imagenet / "train", T.Compose([T.Resize(32), T.CenterCrop(32), T.ToTensor(),
+                                                            T.Normalize((0.5,) * 3, (0.25,) * 3)]),
                              classes=SYN)
     model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU(), torch.nn.Flatten())
     with warnings.catch_warnings():

@@ -60,15 +60,15 @@ def test_functional_relu_outside_modules_is_refused():
         sh.guided_backprop(m, X, 0, allow_unguided=True)
 
 
-def test_unnormalised_input_warns_and_world_datasets_for_a_model_use_its_transform():
+def test_unnormalised_input_is_refused_and_world_datasets_for_a_model_use_its_transform():
     from sevec_helpers.sources import world as W
 
     model, spec = sh.load_model("vgg_mini")
     raw = W.ObjectsDataset(split="test", per_class=2)           # [0, 1] tensors: no transform
-    with pytest.warns(UserWarning, match="un-normalised.*spec.transform"):
+    with pytest.raises(ValueError, match="un-normalised.*spec.transform"):
         sh.extract_features(model, raw, "fc1", progress=False)
     x255 = torch.stack([raw[i][0] for i in range(4)]) * 255
-    with pytest.warns(UserWarning, match="0-255"):
+    with pytest.raises(ValueError, match="0-255"):
         sh.guided_backprop(model, x255, 0)
     ready = W.ObjectsDataset(split="test", per_class=2, spec=spec)   # built for the model: its transform
     with warnings.catch_warnings():

@@ -121,10 +121,10 @@ def test_empty_concept_is_named():
         sh.fit_sevecs(net, (x[:1], torch.tensor([0])), "act", names=["alpha", "gamma"], progress=False)
 
 
-def test_signed_layer_warns_and_unknown_layer_lists_names():
+def test_signed_layer_is_refused_and_unknown_layer_lists_names():
     net = PlantedNet(4)
     x = planted_inputs(torch.tensor([[1, 0, 1, 0]]))
-    with pytest.warns(UserWarning, match="negative activations"):
+    with pytest.raises(ValueError, match="layer 'lin' is not rectified.*non-negative outputs on these images: act$"):
         sh.fit_sevecs(net, (x, torch.tensor([0])), "lin", progress=False)
     with pytest.raises(ValueError, match="unknown layer 'fc9'.*Module names: lin, act, head"):
         sh.fit_sevecs(net, (x, torch.tensor([0])), "fc9", progress=False)

@@ -59,6 +59,28 @@ def _forward_args(model: nn.Module, args):
             del model.__dict__["forward"]
 
 
+def _expand_concepts(concepts, inputs):
+    """Per-image ``concepts=`` for a batch that ``captum.attr.NoiseTunnel`` expanded: it repeats
+    each image k times in a row (``repeat_interleave``) and expands ``target=`` so, but passes
+    other keywords as they are; the concepts are expanded the same way."""
+    if concepts is None or isinstance(concepts, (str, int)) or not isinstance(inputs, torch.Tensor):
+        return concepts
+    if isinstance(concepts, torch.Tensor):
+        if concepts.dim() == 0:
+            return concepts
+        seq = concepts.reshape(-1).tolist()
+    else:
+        try:
+            seq = list(concepts)
+        except TypeError:
+            return concepts
+    n = inputs.shape[0]
+    if len(seq) in (0, 1, n) or n % len(seq):
+        return concepts
+    k = n // len(seq)
+    return [c for c in seq for _ in range(k)]
+
+
 class _SemanticAttribution:
     """Shared by the three classes: the model, the mask layer and the SeVecs at construction;
     Captum's ``attribute(inputs, target=..., additional_forward_args=...)`` per call."""
@@ -106,6 +128,7 @@ class _SemanticAttribution:
         if target is None:
             raise ValueError(f"{type(self).__name__}.attribute needs target=: the semantic mask is the SeVec mask of "
                              f"the target class (an int, a class name, or one per image)")
+        concepts = _expand_concepts(concepts, inputs)
         with _forward_args(self.forward_func, additional_forward_args):
             out = _attribute(self.forward_func, inputs, target, self.method, sevecs=self.sevecs, concepts=concepts,
                              mask_layer=self.layer, threshold=self.threshold, by=self.by,
@@ -121,7 +144,8 @@ _INIT_DOC = """
     layer : str or None
         The mask layer (pool5 in the paper); None: the layer the SeVecs were fitted at.
     sevecs : SemanticVectors
-        Class SeVecs fitted on this model at ``layer`` (row c = class c).
+        Class SeVecs fitted on this model at ``layer``, of any subset of its classes: each
+        target's SeVec is found by name, as in :func:`sevec_helpers.attribution.saliency.attribute`.
     threshold, by : float, {"rate", "vector"}
         The mask is 1[rate > threshold] (default) or 1[vector > threshold].
     allow_unguided, check_provenance : bool
@@ -146,7 +170,8 @@ _ATTR_DOC = """
         additional_forward_args : any, optional
             Further arguments of ``model.forward`` after the images (a tuple, or one value).
         concepts : optional
-            Mask with these SeVec rows instead of the target's (names or rows; one or one per image).
+            Mask with these SeVec rows instead of the target's (names or rows; one or one per image;
+            under ``captum.attr.NoiseTunnel``, one per original image: expanded with the batch).
 
         Returns
         -------

@@ -31,8 +31,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.overrides import TorchFunctionMode
 
+from sevec_helpers.core.classes import model_categories, model_label, rows_for_targets
 from sevec_helpers.core.inputs import (
-    INFO_ATTR,
     call_model,
     check_images,
     check_input_scale,
@@ -160,16 +160,21 @@ def _gradient_mask(model: nn.Module, layer: str, state: _MaskState):
 
 
 def _targets(model: nn.Module, target, n: int, num_outputs: int, device) -> torch.Tensor:
-    cats = (getattr(model, INFO_ATTR, None) or {}).get("categories")
+    cats = model_categories(model)
     if isinstance(target, str) or (isinstance(target, (list, tuple)) and target and isinstance(target[0], str)):
         names = [target] if isinstance(target, str) else list(target)
         if not cats:
-            raise TypeError(f"target {names[0]!r} is a name, but this model carries no category names; pass class "
-                            f"indices (ints)")
+            raise TypeError(f"target {names[0]!r} is a name, but {model_label(model)} carries no category names; pass "
+                            f"class indices (ints), or describe the model's classes once "
+                            f"(sevec_helpers.describe_model(model, categories=[one name per output]))")
         missing = [t for t in names if t not in cats]
         if missing:
-            raise ValueError(f"unknown target class {missing[0]!r}; the model's categories include "
-                             f"{', '.join(cats[:10])} ...")
+            close = [c for c in cats if str(missing[0]).lower() in c.lower()][:8]
+            raise ValueError(f"unknown target class {missing[0]!r}; " + (f"did you mean: {', '.join(close)}? " if close
+                             else "") + f"the model's categories include {', '.join(cats[:10])} ...")
+        if len(cats) != num_outputs:
+            raise ValueError(f"{model_label(model)} carries {len(cats)} category names but returns {num_outputs} "
+                             f"outputs: its description does not fit it; describe it again with one name per output")
         target = [cats.index(t) for t in names]
     if isinstance(target, bool):
         raise TypeError("target must be a class index (int), a class name, or one of them per image; got a bool")
@@ -211,15 +216,20 @@ def attribute(model: nn.Module, x: torch.Tensor, target, method: str = "guided_b
     x : torch.Tensor
         Normalised images (N, 3, H, W).
     target : int, str, or a sequence of them
-        A class index, a class name (models from :func:`load_model` carry their category
-        names), or one per image.
+        A class index, a class name (models from :func:`load_model` or described with
+        ``describe_model`` carry their category names), or one per image.
     method : {"vanilla_gradient", "guided_backprop", "gradient_x_input"}
         The backpropagation method.
     sevecs : SemanticVectors, optional
-        Class SeVecs fitted on this model at the mask layer: gives the semantic version.
+        Class SeVecs fitted on this model at the mask layer: gives the semantic version. They
+        may cover any subset of the model's classes: the SeVec of each target is found by
+        name (the model's category names; SeVecs named by output index, ``"0"``, ``"7"``,
+        or the 1000 ImageNet synsets in order, by index). A target without a SeVec is refused
+        with the fitted names, and so is a model that carries no category names (describe it
+        with ``describe_model``, or pass ``concepts=``).
     concepts : str, int or a sequence of them, optional
-        Which SeVec rows mask each sample (names or rows; one, or one per image). Default:
-        the row of the target class.
+        Which SeVec rows mask each sample (names or rows; one, or one per image), instead of
+        the SeVec of each target's class.
     mask_layer : str, optional
         The layer whose incoming gradient is masked; default the SeVecs' layer (they must agree).
     threshold, by : float, {"rate", "vector"}
@@ -238,8 +248,9 @@ def attribute(model: nn.Module, x: torch.Tensor, target, method: str = "guided_b
     Raises
     ------
     ValueError, TypeError
-        Unknown method, targets out of range, SeVecs of another model or layer, un-guidable
-        activations, wrong image shape or dtype.
+        Unknown method, targets out of range, a target without a SeVec of its class, SeVecs of
+        another model or layer, un-guidable activations, wrong image shape or dtype,
+        un-normalised images.
     """
     if method not in METHODS:
         hint = " (the vanilla gradient's id is 'vanilla_gradient')" if method == "gradient" else ""
@@ -280,11 +291,8 @@ def attribute(model: nn.Module, x: torch.Tensor, target, method: str = "guided_b
             counter.check()
         t = _targets(model, target, x.shape[0], out.shape[1], out.device)
         if sevecs is not None:
-            if concepts is None:
-                if int(t.max()) >= len(sevecs):
-                    raise ValueError(f"target {int(t.max())} has no SeVec: {len(sevecs)} concepts were fitted "
-                                     f"(row c must be class c, or pass concepts= with each sample's SeVec row or name)")
-                rows = t.cpu()
+            if concepts is None:   # the SeVec of each target's class, matched by name (core.classes)
+                rows = rows_for_targets(model, sevecs.names, t.cpu(), out.shape[1])
             else:
                 rows = sevecs.rows(concepts, x.shape[0])
             state.masks = sevecs.mask(threshold, by=by, rows=rows).to(out.device, torch.float32)
@@ -332,10 +340,19 @@ def _method_doc(summary: str, method: str, guided: bool) -> str:
     return f"{summary}\n\nThe same call as ``attribute(..., method={method!r})``.\n\n" + "\n".join(kept)
 
 
-vanilla_gradient.__doc__ = _method_doc("The gradient of the target logit with respect to the input; with ``sevecs=`` "
-                                       "its semantic version.", "vanilla_gradient", guided=False)
-guided_backprop.__doc__ = _method_doc("Guided Backprop (Springenberg et al. 2014); with ``sevecs=`` its semantic "
-                                      "version (paper Sec. 5).", "guided_backprop", guided=True)
+vanilla_gradient.__doc__ = _method_doc(
+    "The gradient of the target logit with respect to the input; with ``sevecs=`` its semantic version.\n\n"
+    "The gradient is returned signed. Captum's ``Saliency`` returns its absolute value by default "
+    "(``abs=True``): ``vanilla_gradient(...).abs()`` is that (and :func:`reduce_channels` takes absolute values "
+    "anyway); :class:`sevec_helpers.attribution.captum.SemanticSaliency` follows Captum's default.",
+    "vanilla_gradient", guided=False)
+guided_backprop.__doc__ = _method_doc(
+    "Guided Backprop (Springenberg et al. 2014); with ``sevecs=`` its semantic version (paper Sec. 5).\n\n"
+    "The guided rule g_in = g_out * 1[g_out > 0] * 1[x > 0] is applied at every ``nn.ReLU`` and ``nn.ReLU6`` "
+    "module (ReLU6 also zeroes where x >= 6). Captum's ``GuidedBackprop`` guides ``nn.ReLU`` modules only, so on "
+    "a ReLU6 network (MobileNetV2, EfficientNet-Lite) it passes the true gradient through every ReLU6 and its maps "
+    "differ from these; on ReLU networks the two are equal. A network with other activations (GELU, SiLU, "
+    "Hardswish, ...) is refused: the rule is not defined there.", "guided_backprop", guided=True)
 gradient_x_input.__doc__ = _method_doc("Gradient*Input: the input times the true gradient; with ``sevecs=`` its "
                                        "semantic version (paper Sec. 5).", "gradient_x_input", guided=False)
 

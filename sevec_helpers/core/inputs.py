@@ -66,6 +66,7 @@ def model_dtype(model: nn.Module) -> torch.dtype:
 def eval_mode(model: nn.Module) -> Iterator[torch.device]:
     """Eval mode for the block; every module's training flag is restored after, errors included.
     Yields the model's device. The model is never moved."""
+    check_model_runs(model)
     was_training = [m.training for m in model.modules()]
     try:
         model.eval()
@@ -141,26 +142,83 @@ def check_labels(y, n: int, num_concepts: int | None = None, what: str = "labels
     return t
 
 
+_TRUSTED = [0]
+
+
+@contextlib.contextmanager
+def trust_input_scale() -> Iterator[None]:
+    """Inside the block, inputs are not checked for their scale (:func:`check_input_scale`):
+    for normalised images that all happen to lie in [0, 1], which look un-normalised."""
+    _TRUSTED[0] += 1
+    try:
+        yield
+    finally:
+        _TRUSTED[0] -= 1
+
+
+def _expected_range(mean, std) -> tuple[float, float]:
+    """The range of [0, 1] images after (x - mean) / std, over the channels."""
+    lo = min((0.0 - m) / s for m, s in zip(mean, std))
+    hi = max((1.0 - m) / s for m, s in zip(mean, std))
+    return lo, hi
+
+
 def check_input_scale(model: nn.Module, x: torch.Tensor) -> None:
-    """Warn (once per call site) when a batch does not look normalised the way ``model``
-    expects: pixels in [0, 1] or 0-255 for a model whose inputs are mean/std normalised.
-    Only models that carry their input statistics (from :func:`sevec_helpers.load_model`)
-    are checked."""
-    info = getattr(model, INFO_ATTR, None)
-    if not info or not info.get("std"):
+    """Refuse a batch that does not look scaled the way ``model`` expects, the same way for
+    every model.
+
+    A model that carries its input statistics (:func:`sevec_helpers.load_model`,
+    :func:`sevec_helpers.sources.models.describe_model`) refuses 0-255 pixel values, and
+    images in [0, 1] when it expects normalised ones. A model that does not say what it
+    expects refuses image batches (3 channels, at least 32 x 32) that are in [0, 1] or reach
+    255, with how to describe it. A constant batch (zeros, the mean image) is not evidence.
+
+    Raises
+    ------
+    ValueError
+        The batch looks un-normalised; the message says how to normalise it or describe the
+        model (and :func:`trust_input_scale` lets normalised images that look otherwise through).
+    """
+    if _TRUSTED[0]:
         return
-    if all(abs(s - 1.0) < 1e-6 for s in info["std"]) and all(abs(m) < 1e-6 for m in info["mean"]):
-        return
+    info = getattr(model, INFO_ATTR, None) or {}
+    name = info.get("name") or type(model).__name__
     lo, hi = float(x.detach().min()), float(x.detach().max())
-    name = info.get("name", type(model).__name__)
-    if hi > 20:
-        warnings.warn(f"inputs to {name} reach {hi:.0f}: they look like 0-255 pixel values, but the model expects "
-                      f"images normalised with mean {tuple(info['mean'])} and std {tuple(info['std'])}; build the "
-                      f"data with the model's transform (spec.transform)", UserWarning, stacklevel=3)
-    elif lo >= 0 and hi <= 1 and hi > lo:  # a constant batch (e.g. zeros, the mean image) is not evidence
-        warnings.warn(f"inputs to {name} all lie in [0, 1]: they look like un-normalised images, but the model "
-                      f"expects mean {tuple(info['mean'])} / std {tuple(info['std'])} normalisation; use the model's "
-                      f"transform (spec.transform), or spec.normalize(x) on [0, 1] tensors", UserWarning, stacklevel=3)
+    if hi <= lo:  # a constant batch
+        return
+    in_unit = lo >= 0 and hi <= 1
+    if info.get("std") and info.get("mean"):
+        mean, std = tuple(info["mean"]), tuple(info["std"])
+        e_lo, e_hi = _expected_range(mean, std)
+        fix = "build the data with the model's transform (spec.transform)"
+        if hi > 20 and hi > 2 * e_hi:
+            raise ValueError(f"inputs to {name} reach {hi:.0f}: they look like 0-255 pixel values, but the model "
+                             f"expects images normalised with mean {mean} and std {std}; {fix}, or spec.normalize(x / "
+                             f"255) on 0-255 tensors")
+        identity = e_lo > -1e-6 and abs(e_hi - 1) < 1e-6
+        if in_unit and not identity:
+            raise ValueError(f"inputs to {name} all lie in [0, 1]: they look like un-normalised images, but the model "
+                             f"expects mean {mean} / std {std} normalisation; {fix}, or spec.normalize(x) on [0, 1] "
+                             f"tensors (normalised images that happen to lie in [0, 1] pass inside "
+                             f"`with sevec_helpers.core.inputs.trust_input_scale():`)")
+        return
+    if x.dim() != 4 or x.shape[1] != 3 or min(x.shape[-2:]) < 32 or not (in_unit or hi > 20):
+        return
+    raise ValueError(f"inputs to {name} {'all lie in [0, 1]' if in_unit else f'reach {hi:.0f}'}: they look like "
+                     f"un-normalised images, and {name} does not say what input it expects. Describe it once with "
+                     f"the statistics it was trained with: sevec_helpers.describe_model(model, mean=..., std=...) "
+                     f"(torchvision's ImageNet models: mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225)) and "
+                     f"build the data with the spec's transform; a model that takes [0, 1] images as they are: "
+                     f"describe_model(model, mean=(0, 0, 0), std=(1, 1, 1))")
+
+
+def check_model_runs(model: nn.Module) -> None:
+    """Refuse a model whose weights are on the 'meta' device (shapes without values)."""
+    if model_device(model).type == "meta":
+        name = (getattr(model, INFO_ATTR, None) or {}).get("name") or type(model).__name__
+        raise ValueError(f"{name}'s weights are on the 'meta' device, which holds shapes but no values, so it "
+                         f"cannot run: load its weights first (model.to_empty(device='cpu'), then "
+                         f"model.load_state_dict(...))")
 
 
 def check_finite_activations(h: torch.Tensor, label: str) -> None:

@@ -8,12 +8,20 @@ is addressed with a call index: ``"_swish@1"`` is its second call (0-based).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, field
 
+import torch
 import torch.nn as nn
+
+from sevec_helpers.core.inputs import INFO_ATTR, _StopForward, call_model, eval_mode, model_dtype
 
 ALIAS_ATTR = "_sevec_aliases"
 _RECTIFIERS = (nn.ReLU, nn.ReLU6)
+# positive by construction, but not a rectifier: 1[phi(x) > 0] of these is all ones
+_POSITIVE_SQUASHERS = (nn.Sigmoid, nn.Hardsigmoid, nn.Softmax, nn.Softmax2d, nn.Softplus)
+# return their input unchanged in eval mode: the layer before them says the same
+_PASS_THROUGH = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout, nn.Identity)
 
 
 @dataclass(frozen=True)
@@ -58,24 +66,144 @@ def layer_aliases(model: nn.Module) -> dict[str, str]:
     return infer_vgg_style_aliases(model)
 
 
-def layer_names(model: nn.Module) -> list[str]:
+@dataclass
+class LayerCall:
+    """One call of a module in a forward pass, as :func:`survey` saw it."""
+
+    name: str
+    call: int
+    calls: int = 1
+    nonnegative: bool = False
+    positive_squasher: bool = False
+    pass_through: bool = False
+    same_as: list = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return self.name if self.calls == 1 else f"{self.name}@{self.call}"
+
+
+def survey(model: nn.Module, x: torch.Tensor) -> list[LayerCall]:
+    """Every module call of one forward pass of ``x`` (see :func:`module_calls`)."""
+    return module_calls(model, x)[0]
+
+
+def module_calls(model: nn.Module, x: torch.Tensor) -> tuple[list[LayerCall], dict[str, int]]:
+    """Every module call of one forward pass of ``x``, in order: its label (``name@k`` for a
+    module that runs several times) and whether its output is non-negative. A container whose
+    output is the very tensor one of its modules returned (``layer4`` and ``layer4.1.relu@1``
+    of a ResNet) is one entry under the container's name (the others in ``same_as``).
+    Hooks are removed on every path; the model runs in eval mode, without gradients. Also
+    returns how many times each module ran (those whose output is no tensor included)."""
+    calls: list[LayerCall] = []
+    count: dict[str, int] = {}
+    last: dict[int, int] = {}   # id of an output tensor -> index in calls of the module that returned it
+
+    def hook(name):
+        def fn(module, inputs, out):
+            k = count.get(name, 0)
+            count[name] = k + 1
+            if not isinstance(out, torch.Tensor) or not out.is_floating_point():
+                return
+            entry = LayerCall(name, k, nonnegative=bool((out >= 0).all()),
+                              positive_squasher=isinstance(module, _POSITIVE_SQUASHERS),
+                              pass_through=isinstance(module, _PASS_THROUGH))
+            prev = last.get(id(out))
+            if prev is not None and calls[prev] is not None and calls[prev].name.startswith(name + "."):
+                inner = calls[prev]
+                entry.same_as = [inner] + inner.same_as
+                entry.positive_squasher = entry.positive_squasher or inner.positive_squasher
+                calls[prev] = None
+            last[id(out)] = len(calls)
+            calls.append(entry)
+        return fn
+
+    handles = [m.register_forward_hook(hook(n)) for n, m in model.named_modules() if n]
+    try:
+        with eval_mode(model) as dev, torch.no_grad():
+            call_model(model, x.to(dev, model_dtype(model)))
+    except _StopForward:
+        pass
+    finally:
+        for h in handles:
+            h.remove()
+    out = [c for c in calls if c is not None]
+    for c in out:
+        for d in [c] + c.same_as:
+            d.calls = count.get(d.name, 1)
+    return out, dict(count)
+
+
+def _probe_input(model: nn.Module, example) -> torch.Tensor | None:
+    if isinstance(example, torch.Tensor):
+        return example
+    if example is not None:
+        shape = tuple(int(v) for v in example)
+        return torch.randn((1,) + shape if len(shape) == 3 else shape, generator=torch.Generator().manual_seed(0))
+    size = (getattr(model, INFO_ATTR, None) or {}).get("input_size")
+    if not size:
+        return None
+    h, w = (size, size) if isinstance(size, int) else tuple(size)
+    return torch.randn(1, 3, h, w, generator=torch.Generator().manual_seed(0))
+
+
+def layer_names(model: nn.Module, example=None) -> list[str]:
     """Every name ``layer=`` accepts for ``model``.
 
     Parameters
     ----------
     model : torch.nn.Module
         Any network.
+    example : torch.Tensor or tuple, optional
+        An input batch (or its shape, e.g. ``(3, 224, 224)``) to run once, to see which modules
+        run several times per forward pass. Default: for a model that carries its input size
+        (:func:`load_model`, ``describe_model``), one random image of that size; otherwise the
+        model is not run and no call index is shown.
 
     Returns
     -------
     list of str
-        Its aliases first (``"pool5"``, ``"fc1"``, ``"fc2"`` where they exist), then its
-        module names (``"features.30"``). A module called several times per forward pass
-        also takes ``"name@k"`` (the k-th call).
+        Its aliases first (``"pool5"``, ``"fc1"``, ``"fc2"`` where they exist), then its module
+        names (``"features.30"``) in definition order. A module that runs several times per
+        forward pass is listed as ``"name@0"``, ``"name@1"``, ... (its calls, 0-based; its bare
+        name is ambiguous and refused), and a module that did not run is left out.
     """
     names = list(layer_aliases(model))
-    names += [n for n, _ in model.named_modules() if n]
+    modules = [n for n, _ in model.named_modules() if n]
+    x = _probe_input(model, example)
+    if x is None:
+        return names + modules
+    try:
+        _, calls = module_calls(model, x)
+    except Exception as e:
+        if example is not None:
+            raise
+        warnings.warn(f"layer_names could not run {type(model).__name__} on a {tuple(x.shape)} input to find the "
+                      f"modules that run several times ({e}); listing module names only (pass example=)",
+                      UserWarning, stacklevel=2)
+        return names + modules
+    for n in modules:
+        if n not in calls:
+            continue
+        k = calls[n]
+        names += [n] if k == 1 else [f"{n}@{i}" for i in range(k)]
     return names
+
+
+def nonnegative_layers(model: nn.Module, x: torch.Tensor) -> list[str]:
+    """The layers whose outputs on ``x`` are non-negative (rectified): aliases first, then
+    module labels in forward order (``name@k`` for a module that runs several times),
+    leaving out sigmoid-like activations (positive by construction, so 1[phi(x) > 0] is all
+    ones), dropout and identity modules (the layer before them says the same) and modules an
+    alias already names."""
+    seen = survey(model, x)
+    ok = [c for c in seen if c.nonnegative and not c.positive_squasher and not c.pass_through]
+    labels = {lab for c in ok for lab in [c.label] + [d.label for d in c.same_as]}
+    aliases = layer_aliases(model)
+    out = [a for a, t in aliases.items() if t in labels]
+    targets = set(aliases.values())
+    out += [c.label for c in ok if not ({c.label} | {d.label for d in c.same_as}) & targets]
+    return out
 
 
 def resolve_layer(model: nn.Module, layer: str | LayerRef) -> LayerRef:

@@ -11,6 +11,7 @@ import torch
 import torch.nn as nn
 from tqdm.auto import tqdm
 
+from sevec_helpers.core.classes import data_class_names, label_outputs, labels_are_outputs, rows_for_targets
 from sevec_helpers.core.features import as_loader, n_batches
 from sevec_helpers.core.inputs import (
     call_model,
@@ -34,7 +35,7 @@ Edit = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]  # (h,
 class EditResult:
     """True-class probability and correctness of each image before and after each edit."""
 
-    labels: np.ndarray            # (N,)
+    labels: np.ndarray            # (N,) the true class of each image, as a model output
     predictions: np.ndarray       # (N,) top-1 before any edit
     edit_predictions: np.ndarray  # (N,) top-1 among the classes with SeVecs (what the edits were given)
     baseline: np.ndarray          # (N,) true-class probability before any edit
@@ -54,14 +55,22 @@ EDIT_CHUNK_ELEMENTS = 2**26
 this many elements of the layer's output at a time (256 MB in float32)."""
 
 
+ClassMap = Callable[[int], tuple]
+"""Given a model's number of outputs: (the model output of each data label, or None when
+label c is output c; a function from data labels to the labels the edits get)."""
+
+
 def edit_study(model: nn.Module, data, layer: str, edits: dict[str, Edit], *, batch_size: int = 64,
                progress: bool = True, num_classes: int | None = None, desc: str = "edit study",
-               stacked: bool | None = None) -> EditResult:
+               stacked: bool | None = None, classes: ClassMap | None = None) -> EditResult:
     """Run labelled ``data`` through ``model`` once unedited and once per edit of ``layer``'s
     (flattened) output, where the model lives. Each edit gets (h, labels, predictions);
     with ``num_classes`` the predictions passed to the edits are taken among the first
     ``num_classes`` outputs (the classes that have SeVecs), while ``predictions`` and
-    the accuracies use all outputs.
+    the accuracies use all outputs. With ``classes`` (a ``ClassMap``), a data label is
+    compared with the model output it names, and the edits get the labels it maps them to
+    (e.g. SeVec rows: :func:`perturbation_study` matches them by name); without it, label c
+    is output c and the edits get the labels as they are.
 
     The edits share the part of the network before ``layer``: the edited copies of h are
     stacked along the batch and run through the rest of the network together (one pass up
@@ -76,6 +85,7 @@ def edit_study(model: nn.Module, data, layer: str, edits: dict[str, Edit], *, ba
     correct = {k: [] for k in edits}
     names = list(edits)
     use_stack = stacked is not False
+    out_of, edit_of = None, None
     with eval_mode(model) as dev, torch.inference_mode():
         bar = tqdm(as_loader(data, batch_size), total=n_batches(data, batch_size), disable=not progress, desc=desc)
         for x, y in bar:
@@ -85,8 +95,15 @@ def edit_study(model: nn.Module, data, layer: str, edits: dict[str, Edit], *, ba
             x = check_images(x, dtype=dtype).to(dev)
             if not base:
                 check_input_scale(model, x)
-            yd = y.to(dev)
             out = call_model(model, x).float()
+            if classes is not None and edit_of is None:
+                out_of, edit_of = classes(out.shape[1])
+            y_edit = edit_of(y).to(dev) if edit_of is not None else None
+            if out_of is not None:
+                y = out_of[y]
+            yd = y.to(dev)
+            if y_edit is None:
+                y_edit = yd
             if out.dim() != 2 or int(y.max()) >= out.shape[1]:
                 raise ValueError(f"labels go up to {int(y.max())} but the model has {out.shape[1]} outputs")
             p0 = torch.softmax(out, dim=1)
@@ -98,11 +115,11 @@ def edit_study(model: nn.Module, data, layer: str, edits: dict[str, Edit], *, ba
             labels.append(y)
             outs = None
             if use_stack and names:
-                outs, why = _stacked_edits(model, ref, x, yd, pred_k, edits)
+                outs, why = _stacked_edits(model, ref, x, y_edit, pred_k, edits)
                 if outs is None:
                     # the fallback exists for networks that cannot take the stacked batch; a failure
                     # that one pass per edit shares (a bad edit, a broken model) is raised by that pass
-                    outs = _one_pass_per_edit(model, ref, x, yd, pred_k, edits)
+                    outs = _one_pass_per_edit(model, ref, x, y_edit, pred_k, edits)
                     if stacked:
                         raise ValueError(f"the network's layers after {ref.label!r} cannot run the edited copies "
                                          f"stacked ({why}); use stacked=False")
@@ -112,7 +129,7 @@ def edit_study(model: nn.Module, data, layer: str, edits: dict[str, Edit], *, ba
                                   UserWarning, stacklevel=2)
                     use_stack = False
             if outs is None:
-                outs = _one_pass_per_edit(model, ref, x, yd, pred_k, edits)
+                outs = _one_pass_per_edit(model, ref, x, y_edit, pred_k, edits)
             for name, o in zip(names, outs):
                 prob[name].append(torch.softmax(o, 1).gather(1, yd[:, None])[:, 0].cpu())
                 correct[name].append((o.argmax(1) == yd).cpu())
@@ -210,6 +227,23 @@ def neuron_edit(units: torch.Tensor | Callable[[int], torch.Tensor], scale: floa
     return fn
 
 
+def _sevec_classes(model: nn.Module, data, sevecs: SemanticVectors) -> ClassMap:
+    """The :data:`ClassMap` of the perturbation study: each data label's model output (by the
+    data's class names) and the row of its class's SeVec (by name)."""
+    def resolve(num_outputs: int):
+        out_of = label_outputs(model, data, num_outputs)
+        names = data_class_names(data)
+        if names is not None and not labels_are_outputs(data) and all(n in sevecs for n in names):
+            table = torch.tensor([sevecs.index(n) for n in names])
+            return out_of, (lambda y: table[y.cpu()])
+
+        def rows(y):
+            outputs = y.cpu() if out_of is None else out_of[y.cpu()]
+            return rows_for_targets(model, sevecs.names, outputs, num_outputs, what="the SeVecs")
+        return out_of, rows
+    return resolve
+
+
 @dataclass
 class PerturbationResult:
     """Table 1: mean change of the true-class softmax probability under four edits of a layer."""
@@ -244,7 +278,9 @@ class PerturbationResult:
 
 def table1_edits(sevecs: SemanticVectors, *, seed: int = 0, threshold: float = 0.5, by: str = "rate",
                  scale: float = 1.5) -> dict[str, Edit]:
-    """The paper's four edits of Table 1 for SeVecs of the classes (row c = class c)."""
+    """The paper's four edits of Table 1 for SeVecs of the classes: each edit indexes the SeVecs
+    by the labels it gets (their rows: :func:`perturbation_study` maps each image's class to its
+    SeVec's row by name)."""
     g = torch.Generator().manual_seed(seed)
     masks = sevecs.mask(threshold, by=by)
     d = sevecs.dim
@@ -268,7 +304,11 @@ def perturbation_study(model: nn.Module, data, sevecs: SemanticVectors, layer: s
     does the same on a random unit; SeVec mask multiplies h by 1[r_c > threshold]; permuted
     mask multiplies by a random permutation of that mask. Returns the mean change of the
     true-class softmax probability for each edit. The SeVecs must be class SeVecs of this
-    model (row c = class c).
+    model; they may cover a subset of its classes. Which class is which is matched by name:
+    an image's class (the data's class names, e.g. an ImageFolder's folders) is the model
+    output of that name and masked with the SeVec of that name (data and SeVecs named by
+    output index, or by ImageNet's synsets in order, by index); a class the model or the
+    SeVecs do not have is refused, never matched by position.
 
     Parameters
     ----------
@@ -302,15 +342,19 @@ def perturbation_study(model: nn.Module, data, sevecs: SemanticVectors, layer: s
     Raises
     ------
     ValueError
-        SeVecs fitted at another layer or on another model, labels out of range.
+        SeVecs fitted at another layer or on another model, labels out of range, a class
+        without a SeVec or that the model does not have.
     """
+    if not isinstance(sevecs, SemanticVectors):
+        raise TypeError(f"sevecs must be a SemanticVectors (from fit_sevecs), got {type(sevecs).__name__}")
     layer = layer or sevecs.layer
     ref = resolve_layer(model, layer)
     if sevecs.layer and not same_layer(model, ref, sevecs.layer):
         raise ValueError(f"the SeVecs were fitted at {sevecs.layer!r}, not {layer!r}; fit them at the layer you perturb")
     sevecs.check_model(model, kind="classes", strict=check_provenance)
     res = edit_study(model, data, ref, table1_edits(sevecs, seed=seed, threshold=threshold, by=by, scale=scale),
-                     batch_size=batch_size, progress=progress, num_classes=len(sevecs), desc="perturbation study")
+                     batch_size=batch_size, progress=progress, num_classes=None, desc="perturbation study",
+                     classes=_sevec_classes(model, data, sevecs))
     deltas = {k: res.delta(k) for k in PerturbationResult.KEYS}
     return PerturbationResult(**{k: float(v.mean()) for k, v in deltas.items()}, baseline_prob=float(res.baseline.mean()),
                               n_images=len(res.baseline), deltas=deltas, baseline=res.baseline, edits=res)

@@ -28,9 +28,12 @@ import torch.nn as nn
 from tqdm.auto import tqdm
 
 from sevec_helpers.attribution.saliency import METHOD_LABELS, METHODS, attribute, reduce_channels
+from sevec_helpers.core.classes import rows_for_targets
 from sevec_helpers.core.fingerprint import cached_result, tensor_digest
 from sevec_helpers.evaluation.pointing import (
     PointingResult,
+    _as_maps,
+    _check_boxes,
     box_mask,
     centre_maps,
     generalized_pointing_game,
@@ -173,7 +176,9 @@ def iter_scene_maps(model: nn.Module, scenes, pairs: ScenePairs, sevecs: Semanti
     progress : bool
         A tqdm progress bar.
     concept_of : dict, optional
-        Target class -> SeVec row, when the rows are not the classes.
+        Target class -> SeVec row, to choose the rows yourself. Default: each class's SeVec
+        by name, as :func:`sevec_helpers.attribution.saliency.attribute` finds it (a class
+        without a SeVec is refused, with the fitted names).
     seed : int
         The permutation of the permuted-mask control.
 
@@ -193,7 +198,13 @@ def iter_scene_maps(model: nn.Module, scenes, pairs: ScenePairs, sevecs: Semanti
     for m in methods:
         map_name(m)
     permuted = sevecs.permuted(seed) if controls else None
-    row = (lambda c: concept_of[int(c)]) if concept_of is not None else (lambda c: int(c))
+    if concept_of is not None:
+        row = lambda c: concept_of[int(c)]  # noqa: E731
+    else:   # every class of the scenes, matched with its SeVec by name once (refused up front if one has none)
+        present = sorted({int(c) for c in pairs.target} | {int(c) for c in pairs.other if c >= 0})
+        n_out = _num_outputs(model, scenes, pairs)
+        by_class = dict(zip(present, rows_for_targets(model, sevecs.names, torch.tensor(present), n_out).tolist()))
+        row = lambda c: by_class[int(c)]  # noqa: E731
     variants = [(m, v) for m in methods for v in (VARIANTS if controls else (PLAIN, OWN))]
     cache: dict[int, torch.Tensor] = {}
     for s in tqdm(range(0, len(pairs), batch_size), disable=not progress, desc="saliency maps"):
@@ -225,6 +236,18 @@ def iter_scene_maps(model: nn.Module, scenes, pairs: ScenePairs, sevecs: Semanti
             del cache[i]
 
 
+def _num_outputs(model: nn.Module, scenes, pairs: ScenePairs) -> int:
+    """The model's number of outputs, from one forward pass of the first scene's image."""
+    from sevec_helpers.core.inputs import call_model, check_images, eval_mode, model_dtype
+
+    x = check_images(scenes[int(pairs.scene[0])][0][None], dtype=model_dtype(model))
+    with eval_mode(model) as dev, torch.no_grad():
+        out = call_model(model, x.to(dev))
+    if not isinstance(out, torch.Tensor) or out.dim() != 2:
+        raise ValueError("the model must return logits of shape (N, num_classes)")
+    return int(out.shape[1])
+
+
 def scene_maps(model: nn.Module, scenes, sevecs: SemanticVectors, *, scene_ids: Sequence[int] | None = None,
                **kw) -> ScenePairs:
     """Every map of :func:`iter_scene_maps`, collected (for a few scenes: all maps are kept).
@@ -253,13 +276,13 @@ def scene_maps(model: nn.Module, scenes, sevecs: SemanticVectors, *, scene_ids: 
     return pairs
 
 
-def energy_share(maps: torch.Tensor, boxes) -> np.ndarray:
+def energy_share(maps, boxes) -> np.ndarray:
     """Per map, the share of its energy inside its boxes.
 
     Parameters
     ----------
-    maps : torch.Tensor
-        (N, H, W) non-negative saliency maps.
+    maps : torch.Tensor or numpy.ndarray
+        (N, H, W) non-negative saliency maps (e.g. from :func:`reduce_channels`).
     boxes : sequence
         N lists of boxes ``(x0, y0, x1, y1)`` in the map's pixels (their union counts).
 
@@ -270,17 +293,17 @@ def energy_share(maps: torch.Tensor, boxes) -> np.ndarray:
 
     Raises
     ------
-    ValueError
-        When the number of box lists differs from the number of maps.
+    ValueError, TypeError
+        As the pointing game refuses them (:func:`sevec_helpers.generalized_pointing_game`):
+        maps that are not (N, H, W), negative (a signed attribution: reduce it with
+        ``reduce_channels``) or not finite; a number of box lists other than the number of
+        maps; boxes in normalised [0, 1] coordinates, outside the map or empty.
     """
-    maps = torch.as_tensor(maps)
-    if maps.dim() != 3:
-        raise ValueError(f"maps must be (N, H, W), got shape {tuple(maps.shape)}")
-    if len(boxes) != maps.shape[0]:
-        raise ValueError(f"got {maps.shape[0]} maps but boxes for {len(boxes)}; pass one list of boxes per map")
-    h, w = maps.shape[1:]
-    masks = torch.stack([box_mask(b, h, w) for b in boxes]).to(maps.dtype)
-    return ((maps * masks).sum((1, 2)) / maps.sum((1, 2)).clamp(min=1e-12)).double().numpy()
+    m = _as_maps(maps)
+    n, h, w = m.shape
+    _check_boxes(boxes, n, h, w)
+    masks = torch.stack([box_mask(b, h, w) for b in boxes]).to(m.dtype)
+    return ((m * masks).sum((1, 2)) / m.sum((1, 2)).clamp(min=1e-12)).double().numpy()
 
 
 def map_separation(a: torch.Tensor, b: torch.Tensor) -> np.ndarray:
@@ -326,7 +349,17 @@ def box_area_share(boxes, h: int, w: int) -> np.ndarray:
     -------
     numpy.ndarray
         (N,) float64 in [0, 1].
+
+    Raises
+    ------
+    ValueError
+        Boxes outside the H x W image, empty, or in normalised coordinates (as the pointing
+        game refuses them).
     """
+    if isinstance(h, bool) or isinstance(w, bool) or not isinstance(h, (int, np.integer)) or \
+            not isinstance(w, (int, np.integer)) or h < 1 or w < 1:
+        raise ValueError(f"h and w must be the image size in pixels (positive integers), got {h!r} and {w!r}")
+    _check_boxes(boxes, len(boxes) if hasattr(boxes, "__len__") else 0, int(h), int(w))
     return np.array([float(box_mask(b, h, w).double().mean()) for b in boxes])
 
 
@@ -408,7 +441,7 @@ class SceneMetrics:
 
 
 def scene_metrics(model: nn.Module, scenes, sevecs: SemanticVectors, energies: Sequence[float], *,
-                  tolerance: float, centre_sigma: float = 0.25, methods: Sequence[str] = ("guided_backprop",
+                  tolerance: float | None, centre_sigma: float = 0.25, methods: Sequence[str] = ("guided_backprop",
                                                                                           "gradient_x_input"),
                   controls: bool = True, reduce: str = "abs_sum", concept_of: dict[int, int] | None = None,
                   seed: int = 0, batch_size: int = 32, progress: bool = False, cache=None) -> SceneMetrics:
@@ -432,8 +465,9 @@ def scene_metrics(model: nn.Module, scenes, sevecs: SemanticVectors, energies: S
         Class SeVecs at the mask layer.
     energies : sequence of float
         Kept energies of the generalized game, each in [0, 1].
-    tolerance : float
-        The classic game's tolerance in pixels (15 at 224 px in Zhang et al. 2016).
+    tolerance : float or None
+        The classic game's tolerance in pixels; None: 15 px at 224 px scaled to the maps
+        (:func:`sevec_helpers.pointing_game`'s default).
     centre_sigma : float
         Width of the centre baseline, as a fraction of the image side.
     methods, controls, reduce, concept_of, seed, batch_size, progress
@@ -454,8 +488,10 @@ def scene_metrics(model: nn.Module, scenes, sevecs: SemanticVectors, energies: S
         tolerance are out of range.
     """
     e = np.asarray(energies, float).reshape(-1)
-    params = dict(sevecs=tensor_digest(sevecs.rates, sevecs.vectors)[:16], energies=[float(v) for v in e],
-                  tolerance=float(tolerance), centre_sigma=float(centre_sigma), methods=list(methods),
+    params = dict(sevecs=tensor_digest(sevecs.rates, sevecs.vectors, extra="\n".join(sevecs.names))[:16],  # rows by name
+                  energies=[float(v) for v in e],
+                  tolerance=None if tolerance is None else float(tolerance), centre_sigma=float(centre_sigma),
+                  methods=list(methods),
                   controls=bool(controls), reduce=reduce, seed=int(seed),
                   concept_of=None if concept_of is None else {int(k): int(v) for k, v in concept_of.items()})
 

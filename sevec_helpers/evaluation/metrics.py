@@ -9,6 +9,7 @@ import torch
 import torch.nn as nn
 from tqdm.auto import tqdm
 
+from sevec_helpers.core.classes import label_outputs
 from sevec_helpers.core.features import as_loader, n_batches
 from sevec_helpers.core.fingerprint import cached_result
 from sevec_helpers.core.inputs import call_model, check_images, check_input_scale, eval_mode, model_dtype
@@ -34,11 +35,18 @@ def sem(values) -> float:
 
 @dataclass
 class Predictions:
-    """Per image: the top-5 classes (N, 5), the label (N,) or None, the label's probability (N,) or None."""
+    """Per image: the top-5 classes (N, 5), the label (N,) or None, the label's probability (N,)
+    or None, and the model output the label names (N,) (None when label c is output c)."""
 
     top5: torch.Tensor
     labels: torch.Tensor | None
     prob_true: torch.Tensor | None
+    targets: torch.Tensor | None = None
+
+    @property
+    def true_outputs(self) -> torch.Tensor | None:
+        """(N,) the model output of each image's class."""
+        return self.targets if self.targets is not None else self.labels
 
 
 @torch.no_grad()
@@ -59,15 +67,18 @@ def predict(model: nn.Module, data, *, batch_size: int = 128, progress: bool = F
     Returns
     -------
     Predictions
-        ``top5`` (N, 5), ``labels`` (N,) or None, ``prob_true`` (N,) or None.
+        ``top5`` (N, 5), ``labels`` (N,) or None, ``prob_true`` (N,) or None, ``targets``: the
+        model output of each label where they differ (a data set of some of the model's
+        classes, matched by name: see :func:`accuracy`).
     """
     if cache is not None:
         def compute():
             p = predict(model, data, batch_size=batch_size, progress=progress)
-            return {"top5": p.top5, "labels": p.labels, "prob_true": p.prob_true}
+            return {"top5": p.top5, "labels": p.labels, "prob_true": p.prob_true, "targets": p.targets}
         v = cached_result(cache, "tensors", "predictions", model, data, compute)
-        return Predictions(v["top5"], v["labels"], v["prob_true"])
-    tops, ys, probs = [], [], []
+        return Predictions(v["top5"], v["labels"], v["prob_true"], v.get("targets"))
+    tops, ys, probs, outs = [], [], [], []
+    out_of, resolved = None, False
     dtype = model_dtype(model)
     with eval_mode(model) as dev, torch.inference_mode():
         for x, y in tqdm(as_loader(data, batch_size), total=n_batches(data, batch_size), disable=not progress,
@@ -78,13 +89,19 @@ def predict(model: nn.Module, data, *, batch_size: int = 128, progress: bool = F
             out = call_model(model, x).float()
             tops.append(out.topk(min(5, out.shape[1]), dim=1).indices.cpu())
             if y is not None and not isinstance(y, dict):
-                if int(y.max()) >= out.shape[1]:
-                    raise ValueError(f"label {int(y.max())} is out of range for a model with {out.shape[1]} outputs")
-                ys.append(y.cpu())
-                probs.append(torch.softmax(out, 1).gather(1, y.to(dev)[:, None])[:, 0].cpu())
+                if not resolved:   # which output each label names (by the data's class names)
+                    out_of, resolved = label_outputs(model, data, out.shape[1]), True
+                y = y.cpu()
+                t = y if out_of is None else out_of[y]
+                if int(t.max()) >= out.shape[1]:
+                    raise ValueError(f"label {int(t.max())} is out of range for a model with {out.shape[1]} outputs")
+                ys.append(y)
+                outs.append(t)
+                probs.append(torch.softmax(out, 1).gather(1, t.to(dev)[:, None])[:, 0].cpu())
     if not tops:
         raise ValueError("data is empty: nothing to predict")
-    return Predictions(torch.cat(tops), torch.cat(ys) if ys else None, torch.cat(probs) if probs else None)
+    return Predictions(torch.cat(tops), torch.cat(ys) if ys else None, torch.cat(probs) if probs else None,
+                       torch.cat(outs) if outs and out_of is not None else None)
 
 
 @dataclass
@@ -121,7 +138,10 @@ def accuracy(model: nn.Module, data, num_classes: int, *, batch_size: int = 128,
     data : Dataset, DataLoader or (images, labels) tuple
         Labelled images.
     num_classes : int
-        Number of classes, for the per-class accuracies.
+        Number of classes of the data, for the per-class accuracies. Data of some of the
+        model's classes (an ImageFolder of five ImageNet classes) is scored against the model
+        outputs its class names name (matched by name, as :func:`perturbation_study` does); a
+        class the model does not have is refused.
     batch_size, progress, cache
         As in :func:`predict`.
 
@@ -144,8 +164,9 @@ def accuracy_of(p: Predictions, num_classes: int) -> Accuracy:
     if p.labels is None:
         raise ValueError("accuracy needs labelled data: yield (image, class_index) pairs")
     y = p.labels
-    t1 = (p.top5[:, 0] == y).numpy()
-    t5 = (p.top5 == y[:, None]).any(1).numpy()
+    true = p.true_outputs
+    t1 = (p.top5[:, 0] == true).numpy()
+    t5 = (p.top5 == true[:, None]).any(1).numpy()
     yn = y.numpy()
     per = lambda ok: np.array([ok[yn == c].mean() if np.any(yn == c) else np.nan for c in range(num_classes)])
     return Accuracy(float(t1.mean()), float(t5.mean()), per(t1), per(t5), p.top5[:, 0], y, t1, t5,

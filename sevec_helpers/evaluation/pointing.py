@@ -48,7 +48,7 @@ class PointingResult:
     per_image : numpy.ndarray
         (N, E) bool: which image hit at which level.
     tolerance : float or None
-        The classic game's tolerance in pixels; None for the generalized game.
+        The classic game's tolerance in pixels (as used); None for the generalized game.
     """
 
     energies: np.ndarray | None
@@ -266,7 +266,18 @@ def generalized_pointing_game(maps, boxes, energies: Sequence[float] = DEFAULT_E
                           n=n, per_image=per_image)
 
 
-def pointing_game(maps, boxes, tolerance: float = 15) -> PointingResult:
+CLASSIC_TOLERANCE = 15.0
+"""The classic game's tolerance: 15 pixels on 224-pixel images (Zhang et al. 2016)."""
+CLASSIC_SIZE = 224
+
+
+def classic_tolerance(h: int, w: int) -> float:
+    """The classic game's 15 px at 224 px, scaled to an H x W map: 15 * sqrt(H * W) / 224 pixels
+    (4.3 px at 64 px, 15 at 224 px)."""
+    return CLASSIC_TOLERANCE * math.sqrt(h * w) / CLASSIC_SIZE
+
+
+def pointing_game(maps, boxes, tolerance: float | None = None) -> PointingResult:
     """The classic pointing game (Zhang et al. 2016): a hit when the map's maximum lies
     within ``tolerance`` pixels of a target box; tied maxima must all lie within it.
 
@@ -276,21 +287,31 @@ def pointing_game(maps, boxes, tolerance: float = 15) -> PointingResult:
         Non-negative saliency maps (N, H, W).
     boxes : sequence
         Per image, its target boxes as (x0, y0, x1, y1) in pixels.
-    tolerance : float
-        Pixels around the boxes that still count (15 at 224 px in the original game).
+    tolerance : float, optional
+        Pixels of the map around the boxes that still count. Default: the original game's
+        15 px at 224 px scaled to the map
+        (:func:`sevec_helpers.evaluation.pointing.classic_tolerance`: 15 * sqrt(H * W) / 224,
+        4.3 px on a 64-px map); a number is taken as pixels of the map, as given.
 
     Returns
     -------
     PointingResult
         One column: ``accuracy[0]``, ``per_image[:, 0]``; ``energies`` is None and
-        ``tolerance`` is set.
+        ``tolerance`` is the tolerance used, in pixels.
+
+    Raises
+    ------
+    ValueError
+        As :func:`generalized_pointing_game` for the maps and boxes; a tolerance that is not a
+        finite number of pixels >= 0.
     """
-    if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float, np.number)) or not math.isfinite(tolerance) \
-            or tolerance < 0:
-        raise ValueError(f"tolerance must be a finite number of pixels >= 0 (the classic game uses 15 at 224 px), "
-                         f"got {tolerance!r}")
+    if tolerance is not None and (isinstance(tolerance, bool) or not isinstance(tolerance, (int, float, np.number))
+                                  or not math.isfinite(tolerance) or tolerance < 0):
+        raise ValueError(f"tolerance must be a finite number of pixels >= 0, or None for the classic game's 15 px at "
+                         f"224 px scaled to the map, got {tolerance!r}")
     m_all = _as_maps(maps)
     n, h, w = m_all.shape
+    tol = classic_tolerance(h, w) if tolerance is None else float(tolerance)
     bx = _check_boxes(boxes, n, h, w)
     hit = np.zeros((n, 1), dtype=bool)
     zero = 0
@@ -300,11 +321,11 @@ def pointing_game(maps, boxes, tolerance: float = 15) -> PointingResult:
         if mx <= 0:
             zero += 1
             continue
-        near = _box_distance(bx[i], h, w) <= tolerance
+        near = _box_distance(bx[i], h, w) <= tol
         hit[i, 0] = bool(near[mi == mx].all())
     hits = hit.sum(0)
     return PointingResult(energies=None, accuracy=hits / max(n, 1), hits=hits, misses=n - hits,
-                          zero_maps=zero, n=n, per_image=hit, tolerance=float(tolerance))
+                          zero_maps=zero, n=n, per_image=hit, tolerance=tol)
 
 
 def centre_maps(n: int, h: int, w: int, sigma: float = 0.25) -> torch.Tensor:

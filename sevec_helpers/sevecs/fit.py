@@ -11,6 +11,7 @@ import torch
 import torch.nn as nn
 from tqdm.auto import tqdm
 
+from sevec_helpers.core.classes import data_class_names
 from sevec_helpers.core.features import as_loader, n_batches
 from sevec_helpers.core.fingerprint import cached_result, model_fingerprint
 from sevec_helpers.core.inputs import (
@@ -23,18 +24,28 @@ from sevec_helpers.core.inputs import (
     model_dtype,
     warn_if_signed,
 )
-from sevec_helpers.core.layers import LayerRef, layer_aliases, rectifier_modules, resolve_layer
+from sevec_helpers.core.layers import LayerRef, layer_aliases, nonnegative_layers, rectifier_modules, resolve_layer
 from sevec_helpers.core.taps import _CallCounter, _flat, autocast_exact, find_producer
 from sevec_helpers.sevecs.accumulator import SeVecAccumulator
 from sevec_helpers.sevecs.vectors import SemanticVectors, model_name
 
 
 def _concept_names(data) -> list[str] | None:
-    ds = getattr(data, "dataset", data)
-    classes = getattr(ds, "classes", None)
-    if classes is not None and not isinstance(data, torch.Tensor):
-        return [str(c) for c in classes]
-    return None
+    return data_class_names(data)
+
+
+class SeVecsByLayer(dict):
+    """What ``fit_sevecs(model, data, layers=[...])`` returns: ``{layer as given: SemanticVectors}``,
+    a dict. Asking it for what a SemanticVectors has (``.retrieve``, ``.names``, ...) says to
+    pick a layer first."""
+
+    def __getattr__(self, name):
+        known = name in SemanticVectors.__dataclass_fields__ or hasattr(SemanticVectors, name)
+        if not name.startswith("_") and known:
+            first = next(iter(self), "pool5")
+            raise AttributeError(f"fit_sevecs(..., layers=[...]) returns one SemanticVectors per layer, a dict of "
+                                 f"{list(self)}: pick a layer first, e.g. sv[{first!r}].{name}")
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
 
 def _concept_kind(data) -> str:
@@ -138,13 +149,20 @@ def resolve_layers(model: nn.Module, layers) -> list[tuple[str, LayerRef]]:
     return out
 
 
-def _refuse_signed(h: torch.Tensor, label: str, model: nn.Module) -> None:
-    if (h < 0).any():
-        valid = rectified_layer_names(model)
-        shown = ", ".join(valid[:20]) + (f", ... ({len(valid) - 20} more)" if len(valid) > 20 else "")
-        raise ValueError(f"layer {label!r} is not rectified (it has negative activations), so 1[phi(x) > 0] would read "
-                         f"its sign pattern, not firing units; layers= takes rectified layers only. Rectified layers "
-                         f"of {model_name(model)}: {shown or 'none found'}")
+def _refuse_signed(label: str, model: nn.Module, x: torch.Tensor) -> None:
+    """Refuse a layer with negative activations, listing the layers whose outputs on ``x`` are
+    non-negative (with ``name@k`` for modules that run several times)."""
+    try:
+        valid = nonnegative_layers(model, x)
+        # the layer refused may be non-negative on these first images (negative on a later one)
+        valid = [v for v in valid if resolve_layer(model, v).label != label]
+    except Exception:  # the list is a courtesy: never hide the refusal behind another error
+        valid = [v for v in rectified_layer_names(model) if v != label]
+    shown = ", ".join(valid[:24]) + (f", ... ({len(valid) - 24} more)" if len(valid) > 24 else "")
+    raise ValueError(f"layer {label!r} is not rectified: it has negative activations, so 1[phi(x) > 0] would read its "
+                     f"sign pattern, not firing units. SeVecs are fitted at rectified layers only (the paper taps "
+                     f"post-ReLU layers). Layers of {model_name(model)} with non-negative outputs on these images: "
+                     f"{shown or 'none'}")
 
 
 def fit_accumulators(model: nn.Module, data, layers, *, num_concepts: int | None = None, batch_size: int = 64,
@@ -175,8 +193,9 @@ def fit_accumulators(model: nn.Module, data, layers, *, num_concepts: int | None
     on_batch : callable, optional
         ``on_batch(accs, n, size)`` after the n-th batch (e.g. to checkpoint).
     rectified_only : bool
-        Refuse a layer with negative activations (True) or warn (False, the single-layer
-        behaviour of :func:`fit_sevecs`).
+        Refuse a layer with negative activations on any image (True, what :func:`fit_sevecs`
+        does for one layer or several), listing the layers with non-negative outputs; or
+        only warn (False).
 
     Returns
     -------
@@ -195,6 +214,8 @@ def fit_accumulators(model: nn.Module, data, layers, *, num_concepts: int | None
     if accs is not None and sorted(accs) != sorted(names):
         raise ValueError(f"the accumulators to continue are for layers {sorted(accs)}, not {names}")
     size = None
+    signed = None   # the first layer found with negative activations: refused once the hooks are gone
+    sample = None   # a few images of the first batch, to list the layers that work when one does not
     dtype = model_dtype(model)
     with contextlib.ExitStack() as stack:
         dev = stack.enter_context(eval_mode(model))
@@ -204,6 +225,7 @@ def fit_accumulators(model: nn.Module, data, layers, *, num_concepts: int | None
         bar = tqdm(as_loader(data, batch_size), total=n_batches(data, batch_size), disable=not progress,
                    desc=desc or f"fit SeVecs @ {labels}")
         nonfinite = torch.zeros((), dtype=torch.bool, device=dev)
+        negative = torch.zeros(len(pairs), dtype=torch.bool, device=dev)
         for n, (x, y) in enumerate(bar, 1):
             if y is None or isinstance(y, dict):
                 raise ValueError("fit_sevecs needs labelled data: yield (image, concept_index) pairs")
@@ -211,6 +233,7 @@ def fit_accumulators(model: nn.Module, data, layers, *, num_concepts: int | None
                 x = check_images(x, dtype=dtype).to(dev, non_blocking=True)
                 check_input_scale(model, x)
                 size = tuple(x.shape[-2:])
+                sample = x[:4]
                 if amp:
                     producers = {}
                     for _, r in pairs:
@@ -221,10 +244,13 @@ def fit_accumulators(model: nn.Module, data, layers, *, num_concepts: int | None
                 hs = [h.float() for h in taps.run(model, x)]
                 for (name, r), h in zip(pairs, hs):
                     check_finite_activations(h, r.label)
-                    if rectified_only and len(pairs) > 1:
-                        _refuse_signed(h, r.label, model)
-                    else:
+                    if rectified_only and bool((h < 0).any()):
+                        signed = r.label
+                        break
+                    elif not rectified_only:
                         warn_if_signed(h, r.label)
+                if signed is not None:
+                    break
                 if accs is None:
                     accs = {name: SeVecAccumulator(num_concepts, h.shape[1], device=dev) for (name, _), h in zip(pairs, hs)}
                 for (name, r), h in zip(pairs, hs):
@@ -238,8 +264,10 @@ def fit_accumulators(model: nn.Module, data, layers, *, num_concepts: int | None
                     raise ValueError(f"images change size within the data ({size[0]}x{size[1]}, then "
                                      f"{x.shape[-2]}x{x.shape[-1]}): resize them all to one size (the model's transform)")
                 hs = [h.float() for h in taps.run(model, x.to(dev, non_blocking=True))]
-                for h in hs:
+                for i, h in enumerate(hs):
                     nonfinite |= ~torch.isfinite(h).all()
+                    if rectified_only:
+                        negative[i] |= (h < 0).any()
             for name, h in zip(names, hs):
                 accs[name].update(h, y, check_finite=False)
             if on_batch is not None:
@@ -247,6 +275,10 @@ def fit_accumulators(model: nn.Module, data, layers, *, num_concepts: int | None
         if bool(nonfinite):
             raise ValueError(f"activations of layer(s) {labels} contained NaN or Inf in some batch; check the input "
                              f"images (e.g. torch.nan_to_num) and the model's weights")
+        if signed is None and bool(negative.any()):   # negative on an image of a later batch: refused all the same
+            signed = pairs[int(negative.nonzero()[0])][1].label
+    if signed is not None:
+        _refuse_signed(signed, model, sample)
     return accs, size
 
 
@@ -278,13 +310,13 @@ def fit_accumulator(model: nn.Module, data, layer: str, *, num_concepts: int | N
     Raises
     ------
     ValueError
-        As :func:`fit_accumulators` (a signed layer only warns here).
+        As :func:`fit_accumulators` (a layer with negative activations is refused).
     """
     label = layer if isinstance(layer, str) else resolve_layer(model, layer).label
     hook = None if on_batch is None else (lambda accs, n, size: on_batch(accs[label], n, size))
     accs, size = fit_accumulators(model, data, [layer], num_concepts=num_concepts, batch_size=batch_size,
                                   progress=progress, desc=desc, amp=amp, accs=None if acc is None else {label: acc},
-                                  on_batch=hook, rectified_only=False)
+                                  on_batch=hook)
     return (None if accs is None else accs[label]), label, size
 
 
@@ -321,11 +353,14 @@ def fit_sevecs(
     data : Dataset, DataLoader, or (images, labels) tuple of tensors or arrays
         Yields (image, concept index) pairs.
     layer : str, optional
-        One layer: a module name, an alias ("pool5", "fc1") or ``name@k``.
+        One layer: a module name, an alias ("pool5", "fc1") or ``name@k``. One layer or several,
+        a layer with negative activations on any image is refused (1[phi(x) > 0] would read its
+        sign, not firing units), listing the layers of this model that are non-negative on the
+        data (``name@k`` for a module that runs several times).
     layers : list of str, optional
         Several layers instead of ``layer``: one accumulator per layer, filled in the same
-        single forward pass (memory per layer as for one layer). Unknown, repeated or
-        non-rectified layers are refused with the valid names.
+        single forward pass (memory per layer as for one layer). Unknown or repeated layers
+        are refused with the valid names.
     names : sequence of str, optional
         Concept names (default: the dataset's ``classes``).
     num_concepts : int, optional
@@ -349,14 +384,15 @@ def fit_sevecs(
     Returns
     -------
     SemanticVectors or dict
-        With ``layer=``, the SeVecs; with ``layers=``, {layer as given: SemanticVectors},
-        each equal to a single-layer fit of that layer.
+        With ``layer=``, the SeVecs; with ``layers=``, a dict {layer as given: SemanticVectors}
+        (:class:`sevec_helpers.sevecs.fit.SeVecsByLayer`: asked for ``.retrieve`` or any other SemanticVectors
+        attribute, it says to pick a layer first), each equal to a single-layer fit of that layer.
 
     Raises
     ------
     ValueError
-        Empty data, unknown layer, a concept without live samples (unless ``allow_empty``),
-        images of the wrong shape or scale, NaN activations.
+        Empty data, unknown layer, a layer with negative activations, a concept without live
+        samples (unless ``allow_empty``), images of the wrong shape or scale, NaN activations.
     TypeError
         Both or neither of ``layer`` and ``layers``; ``layers`` a single string.
     """
@@ -368,7 +404,7 @@ def fit_sevecs(
     if layers is not None:
         pairs = resolve_layers(model, layers)
         if cache is None:
-            return _fit_layers(model, data, [n for n, _ in pairs], **opts)
+            return SeVecsByLayer(_fit_layers(model, data, [n for n, _ in pairs], **opts))
         done: dict[str, SemanticVectors] = {}
 
         def compute(name):
@@ -378,9 +414,9 @@ def fit_sevecs(
                 done.update(_fit_layers(model, data, todo, **opts))
             return done[name]
 
-        return {n: cached_result(cache, "sevecs", "sevecs", model, data, lambda n=n: compute(n), layer=n,
-                                 concept_kind=kind_, names=list(names) if names is not None else None)
-                for n, _ in pairs}
+        return SeVecsByLayer({n: cached_result(cache, "sevecs", "sevecs", model, data, lambda n=n: compute(n), layer=n,
+                                               concept_kind=kind_, names=list(names) if names is not None else None)
+                              for n, _ in pairs})
     if cache is not None:
         return cached_result(cache, "sevecs", "sevecs", model, data,
                              lambda: fit_sevecs(model, data, layer, **opts),

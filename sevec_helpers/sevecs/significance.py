@@ -34,6 +34,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from sevec_helpers.core.features import feature_values
 from sevec_helpers.sevecs.vectors import SemanticVectors
 
 TESTS = ("t", "empirical")
@@ -302,23 +303,46 @@ class Significance:
     def n_significant(self) -> int:
         return int(self.significant.sum())
 
+    @property
+    def above(self) -> np.ndarray:
+        """Whether each observed value is above its random counterparts' mean, one bool per test.
+        The tests are two-sided: a significant test whose value is below the mean says the
+        concept scores LESS than random image sets do."""
+        return self.statistic > self.null_mean if len(self) else np.zeros(0, dtype=bool)
+
+    @property
+    def n_significant_above(self) -> int:
+        """Significant tests whose value is above the random sets' mean."""
+        return int((self.significant & self.above).sum())
+
+    @property
+    def n_significant_below(self) -> int:
+        """Significant tests whose value is below the random sets' mean."""
+        return int((self.significant & ~self.above).sum())
+
     def rows(self) -> list[dict]:
-        """One dict per test: label, statistic, null mean and sd, p, p_adjusted, significant,
-        and the ``extra`` columns."""
+        """One dict per test: label, statistic, null mean and sd, direction ("above" or "below"
+        the null mean), p, p_adjusted, significant, and the ``extra`` columns."""
         sd = self.null.std(1, ddof=1)
         out = []
         for i, lab in enumerate(self.labels):
             row = {"test": lab, self.what or "statistic": float(self.statistic[i]), "null_mean": float(self.null_mean[i]),
-                   "null_sd": float(sd[i]), "p": float(self.p[i]), "p_adjusted": float(self.p_adjusted[i]),
-                   "significant": bool(self.significant[i])}
+                   "null_sd": float(sd[i]), "direction": "above" if self.above[i] else "below", "p": float(self.p[i]),
+                   "p_adjusted": float(self.p_adjusted[i]), "significant": bool(self.significant[i])}
             row.update({k: v[i] for k, v in self.extra.items()})
             out.append(row)
         return out
 
     def summary(self) -> str:
+        """One line: how many tests are significant, at what level, by which test, and in which
+        direction (above or below the random sets' mean: the tests are two-sided)."""
         corr = {"holm": "Holm", "bh": "Benjamini-Hochberg", None: "no"}[self.correction]
-        return (f"{self.n_significant} of {len(self)} {self.what or 'tests'} significant at alpha={self.alpha} "
+        line = (f"{self.n_significant} of {len(self)} {self.what or 'tests'} significant at alpha={self.alpha} "
                 f"({self.test} test against {self.n_random} random sets, {corr} correction)")
+        if self.n_significant:
+            line += (f": {self.n_significant_above} above the random sets' mean, {self.n_significant_below} below "
+                     f"(two-sided tests)")
+        return line
 
     def __repr__(self) -> str:
         return f"Significance({self.summary()})"
@@ -444,8 +468,9 @@ def retrieval_significance(sv: SemanticVectors, nulls, features: torch.Tensor, r
         The concepts.
     nulls : dict or SemanticVectors
         :func:`null_sevecs` of ``sv``.
-    features : torch.Tensor
-        Activations (N, D) of the images to retrieve from.
+    features : Features or torch.Tensor
+        Activations (N, D) of the images to retrieve from (features of another layer or model
+        than ``sv``'s are refused, as by :meth:`SemanticVectors.scores`).
     relevant : array (N, K) bool
         Which images show which concept.
     k : int
@@ -465,6 +490,8 @@ def retrieval_significance(sv: SemanticVectors, nulls, features: torch.Tensor, r
     ValueError
         ``relevant`` of the wrong shape, k out of range.
     """
+    sv._check_features(features, True)
+    features = feature_values(features)
     rel = np.asarray(relevant, dtype=bool)
     n = len(features)
     if rel.shape != (n, len(sv)):
@@ -496,8 +523,8 @@ def explanation_significance(sv: SemanticVectors, nulls, features: torch.Tensor,
         The explaining concepts (e.g. textures).
     nulls : dict or SemanticVectors
         :func:`null_sevecs` of ``sv``.
-    features : torch.Tensor
-        Activations (N, D) of the images explained.
+    features : Features or torch.Tensor
+        Activations (N, D) of the images explained (checked as by :meth:`SemanticVectors.scores`).
     concepts : optional
         One concept (name or row) per image; default each image's top-1 ``sv.explain``.
     images : sequence of int, optional
@@ -510,7 +537,8 @@ def explanation_significance(sv: SemanticVectors, nulls, features: torch.Tensor,
     Significance
         One test per image; extra columns ``image`` (index) and ``concept`` (name).
     """
-    f = torch.as_tensor(features).float()
+    sv._check_features(features, True)
+    f = torch.as_tensor(feature_values(features)).float()
     idx = list(range(len(f))) if images is None else [int(i) for i in images]
     if not idx:  # nothing to explain (e.g. no image classified correctly): an empty family, not an error
         n_random = len(nulls) if isinstance(nulls, SemanticVectors) else len(next(iter(nulls.values()), ()))

@@ -28,10 +28,9 @@ import torch.nn as nn
 
 from sevec_helpers._version import __version__
 from sevec_helpers.core.atomic import atomic_write
+from sevec_helpers.core.features import feature_values, source_of
 from sevec_helpers.core.fingerprint import model_fingerprint, tensor_digest
-from sevec_helpers.core.inputs import (
-    INFO_ATTR,
-)
+from sevec_helpers.core.inputs import INFO_ATTR, check_model_runs
 from sevec_helpers.sevecs.accumulator import SeVecAccumulator
 
 _FORMAT = "sevec_helpers.SemanticVectors/2"
@@ -436,7 +435,8 @@ class SemanticVectors:
         Returns
         -------
         torch.Tensor
-            (K, K_other).
+            (K, K_other): row i is concept ``self.names[i]``, column j concept ``other.names[j]``
+            (:meth:`related` gives one concept's row with the names attached).
 
         Raises
         ------
@@ -444,6 +444,8 @@ class SemanticVectors:
             If the two belong to different layers or models.
         """
         other = self if other is None else other
+        if not isinstance(other, SemanticVectors):
+            raise TypeError(f"relevance takes other SemanticVectors, got {type(other).__name__}")
         if other.dim != self.dim or (self.layer and other.layer and self.layer != other.layer):
             raise ValueError(f"relevance needs SeVecs of the same layer: {self.layer!r} ({self.dim} units) vs "
                              f"{other.layer!r} ({other.dim} units); fit both at one layer")
@@ -452,8 +454,67 @@ class SemanticVectors:
                              f"{other.fingerprint}; fit both on one model")
         return self.vectors @ other.vectors.T
 
-    def _scores(self, features: torch.Tensor, binarize: bool) -> torch.Tensor:
-        f = torch.as_tensor(features).float()
+    def related(self, concept, other: "SemanticVectors | None" = None,
+                top: int | None = None) -> list[tuple[str, float]]:
+        """The concepts of ``other`` most relevant to one concept here, with their names.
+
+        Parameters
+        ----------
+        concept : str or int
+            A concept of these SeVecs (name or row).
+        other : SemanticVectors, optional
+            Of the same layer and model (default: these; the concept itself is then left out).
+        top : int, optional
+            Keep the ``top`` most relevant (default: all).
+
+        Returns
+        -------
+        list of (str, float)
+            (name in ``other``, cos(v_concept, v_name)), most relevant first.
+
+        Raises
+        ------
+        KeyError, ValueError
+            An unknown concept; SeVecs of another layer or model (as :meth:`relevance`).
+        """
+        row = int(self.rows(concept)[0])
+        rel = self.relevance(other)[row]
+        other = self if other is None else other
+        pairs = [(other.names[j], float(rel[j])) for j in range(len(other)) if not (other is self and j == row)]
+        pairs.sort(key=lambda p: -p[1])
+        return pairs if top is None else pairs[: int(top)]
+
+    def _check_features(self, features, strict: bool) -> None:
+        """Refuse features of another layer, model or input size than these SeVecs' (when the
+        features say where they came from: :class:`sevec_helpers.Features` and its values)."""
+        src = source_of(features)
+        if src is None:
+            return
+        problems = []
+        if self.layer and src.layers and self.layer not in src.layers:
+            problems.append(f"they are activations of layer {src.layer!r}, these SeVecs are at layer {self.layer!r}")
+        if self.fingerprint and src.fingerprint and self.fingerprint != src.fingerprint:
+            problems.append(f"they come from {src.model_name or 'a model'} with weights {src.fingerprint}, these "
+                            f"SeVecs from {self.model_name or 'a model'} with weights {self.fingerprint}")
+        if self.input_size and src.input_size and tuple(self.input_size) != tuple(src.input_size):
+            problems.append(f"they are of {src.input_size[0]}x{src.input_size[1]} images, these SeVecs were fitted "
+                            f"on {self.input_size[0]}x{self.input_size[1]} images")
+        if not problems:
+            return
+        msg = "the features do not fit these SeVecs: " + "; ".join(problems)
+        if strict:
+            raise ValueError(msg + f". Extract them with the SeVecs' model at their layer "
+                                   f"(sevec_helpers.extract_features(model, data, {self.layer!r})), or pass "
+                                   f"check_provenance=False to score them anyway (with a warning)")
+        warnings.warn(msg + " (check_provenance=False: scored anyway)", UserWarning, stacklevel=4)
+
+    def _scores(self, features, binarize: bool, check_provenance: bool = True) -> torch.Tensor:
+        self._check_features(features, check_provenance)
+        values = feature_values(features)
+        if isinstance(values, (tuple, list)) and not isinstance(values, torch.Tensor):
+            raise TypeError(f"features must be the Features from extract_features or a tensor (N, D), got a "
+                            f"{type(values).__name__}")
+        f = torch.as_tensor(values).float()
         f = f.reshape(f.shape[0], -1)
         if f.shape[1] != self.dim:
             raise ValueError(f"features have {f.shape[1]} units, these SeVecs have {self.dim} "
@@ -465,15 +526,19 @@ class SemanticVectors:
         f = f / f.norm(dim=1, keepdim=True).clamp(min=1e-12)
         return f @ self.vectors.T  # (N, K)
 
-    def scores(self, features: torch.Tensor, binarize: bool = True) -> torch.Tensor:
+    def scores(self, features, binarize: bool = True, *, check_provenance: bool = True) -> torch.Tensor:
         """Cosine similarity of each image's features to each SeVec (Eq. 3's f).
 
         Parameters
         ----------
-        features : torch.Tensor
-            (N, D) activations at the SeVecs' layer.
+        features : Features or torch.Tensor
+            (N, D) activations at the SeVecs' layer: the :class:`sevec_helpers.Features` that
+            :func:`sevec_helpers.extract_features` returns (or its ``values``), which say where they
+            came from, or any tensor (only its width is checked).
         binarize : bool
             Compare the binary patterns 1[h > 0] (default) or the raw activations.
+        check_provenance : bool
+            Features of another layer, model or input size are refused; False warns instead.
 
         Returns
         -------
@@ -483,20 +548,23 @@ class SemanticVectors:
         Raises
         ------
         ValueError
-            If the features have another number of units or contain NaN / Inf.
+            If the features come from another layer, model or input size, have another number
+            of units, or contain NaN / Inf.
         """
-        return self._scores(features, binarize)
+        return self._scores(features, binarize, check_provenance)
 
-    def retrieve(self, features: torch.Tensor, k: int = 8, binarize: bool = True) -> torch.Tensor:
+    def retrieve(self, features, k: int = 8, binarize: bool = True, *, check_provenance: bool = True) -> torch.Tensor:
         """The k images closest to each SeVec.
 
         Parameters
         ----------
-        features : torch.Tensor
-            (N, D) activations at the SeVecs' layer.
+        features : Features or torch.Tensor
+            (N, D) activations at the SeVecs' layer, as in :meth:`scores`.
         k : int
             Images per concept, 1 <= k <= N.
         binarize : bool
+            As in :meth:`scores`.
+        check_provenance : bool
             As in :meth:`scores`.
 
         Returns
@@ -507,27 +575,29 @@ class SemanticVectors:
         Raises
         ------
         ValueError
-            If ``k`` is out of range or the features do not fit.
+            If ``k`` is out of range or the features do not fit (as in :meth:`scores`).
         """
-        s = self._scores(features, binarize)
+        s = self._scores(features, binarize, check_provenance)
         if not 1 <= k <= s.shape[0]:
             raise ValueError(f"k={k} but there are {s.shape[0]} images; pick 1 <= k <= {s.shape[0]}")
         return s.T.topk(k, dim=1).indices
 
-    def explain(self, features: torch.Tensor, top: int = 3, binarize: bool = True,
-                concepts: Sequence[str] | None = None) -> Explanation:
+    def explain(self, features, top: int = 3, binarize: bool = True, concepts: Sequence[str] | None = None, *,
+                check_provenance: bool = True) -> Explanation:
         """Per image, the ``top`` concepts whose SeVecs are closest.
 
         Parameters
         ----------
-        features : torch.Tensor
-            (N, D) activations at the SeVecs' layer.
+        features : Features or torch.Tensor
+            (N, D) activations at the SeVecs' layer, as in :meth:`scores`.
         top : int
             Concepts per image.
         binarize : bool
             As in :meth:`scores`.
         concepts : sequence of str or int, optional
             Choose only among these.
+        check_provenance : bool
+            As in :meth:`scores`.
 
         Returns
         -------
@@ -537,9 +607,9 @@ class SemanticVectors:
         Raises
         ------
         ValueError
-            If ``top`` is out of range or the features do not fit.
+            If ``top`` is out of range or the features do not fit (as in :meth:`scores`).
         """
-        s = self._scores(features, binarize)
+        s = self._scores(features, binarize, check_provenance)
         idx_pool = list(range(len(self))) if concepts is None else self.rows(concepts).tolist()
         s = s[:, idx_pool]
         if not 1 <= top <= s.shape[1]:
@@ -593,6 +663,7 @@ class SemanticVectors:
         ValueError
             If something differs and ``strict``.
         """
+        check_model_runs(model)
         problems = []
         if self.fingerprint:
             fp = model_fingerprint(model)
