@@ -266,6 +266,10 @@ def test_a_killed_fetch_leaves_temporaries_that_the_next_fetch_removes(tmp_path)
     assert not [p for p in (dest / "debs").iterdir() if p.name.startswith(".download")]
 
 
+def test_status_says_so_when_the_package_lacks_its_manifest(tmp_path):
+    assert "manifest is missing" in F.status(tmp_path, tmp_path / "no-manifest.json")
+
+
 def test_the_cache_location(monkeypatch, tmp_path):
     monkeypatch.setenv(F.ENV_VAR, str(tmp_path / "d"))
     assert F.default_dest() == tmp_path / "d" / "photo_testbed"

@@ -152,7 +152,12 @@ def _check_package(folder: Path, name: str, entry: dict) -> str | None:
 def status(dest: str | os.PathLike | None = None, manifest=None) -> str | None:
     """None when every used file is present and matches its sha256; otherwise the reason and
     the command that fetches the files."""
-    m = load_manifest(manifest)
+    try:
+        m = load_manifest(manifest)
+    except FileNotFoundError as e:
+        return (f"the photo testbed's manifest is missing ({e.filename}): this installation of sevec_helpers "
+                f"lacks the package's data files (its tables and manifest); reinstall it from the project's "
+                f"sources")
     root = Path(dest) if dest is not None else default_dest()
     for name, entry in m["packages"].items():
         why = _check_package(root / name, name, entry)
