@@ -53,8 +53,8 @@ def truth_table(study: Study) -> viz.Markdown:
         c["colours"] += bool(t["colors"])
     n = len(study.truth)
     return viz.markdown_table(["the class truth names", "classes"],
-                              [[f"a texture of the texture sets", f"{c['texture']} of {n}"],
-                               [f"a material of the material sets", f"{c['material']} of {n}"],
+                              [["a texture of the texture sets", f"{c['texture']} of {n}"],
+                               ["a material of the material sets", f"{c['material']} of {n}"],
                                ["colours (measured on the photographs' pixels)", f"{c['colours']} of {n}"]])
 
 
