@@ -2,6 +2,8 @@
 
 import copy
 
+import numpy as np
+
 import pytest
 import torch
 import torch.nn as nn
@@ -81,3 +83,28 @@ def test_guided_backprop_through_relu6_matches_independent_rule(lite):
     assert ((ours - ref).abs().max() / ref.abs().max()).item() <= 1e-4
     ixg = InputXGradient(model).attribute(x, target=967)
     assert ((sh.gradient_x_input(model, x, 967) - ixg).abs().max() / ixg.abs().max()).item() <= 1e-4
+
+
+@pytest.mark.slow
+def test_lite_fc1_is_the_pooled_head_and_table1_runs_its_edits_stacked():
+    """EfficientNet-Lite's fc1 holds the pooled head's values, read where the classifier alone
+    follows: Table 1's edited copies run stacked (no fallback warning) and give what one pass
+    per edit gives."""
+    import warnings
+
+    from sevec_helpers.evaluation.editing import edit_study, mask_edit
+
+    model, spec = sh.load_model("efficientnet_lite0")
+    x = torch.randn(4, 3, 224, 224) * 0.5
+    y = torch.tensor([1, 2, 3, 4])
+    a = sh.extract_features(model, x, "fc1", progress=False).values
+    b = sh.extract_features(model, x, "pooled", progress=False).values
+    assert torch.equal(a, b)
+    masks = (torch.rand(1000, 1280, generator=torch.Generator().manual_seed(0)) > 0.5)
+    edits = {"mask": mask_edit(masks), "renorm": mask_edit(masks, renormalize=True)}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")      # a fallback to one pass per edit would warn
+        stacked = edit_study(model, (x, y), "fc1", edits, progress=False, stacked=True)
+    single = edit_study(model, (x, y), "fc1", edits, progress=False, stacked=False)
+    for k in edits:
+        np.testing.assert_allclose(stacked.prob[k], single.prob[k], rtol=1e-5, atol=1e-7)

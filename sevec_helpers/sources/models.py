@@ -378,8 +378,10 @@ def _load_efficientnet_lite(version: int, weights):
 
     Aliases: ``pool5`` / ``head`` = the head activation (1280 x 7 x 7 for Lite0 at 224 px;
     8 x 8 for Lite1, 9 x 9 for Lite2; the module ``_swish`` runs twice per forward pass,
-    this is its second call); ``fc1`` / ``pooled`` = the global average of it (1280 units,
-    non-negative), the last representation before the classifier, which plays VGG16's fc1.
+    this is its second call); ``pooled`` = the global average of it (1280 units, non-negative),
+    and ``fc1`` = the same values once flattened (the dropout before the classifier, the
+    identity at inference): the last representation before the classifier, which plays
+    VGG16's fc1.
     The evaluation transform is TF-Lite's: resize to S + 32, centre crop S, (x - 0.5) / 0.5.
     The weights are stored channels-last (1.6x faster on a CPU here, outputs equal to 1e-5).
     """
@@ -408,7 +410,11 @@ def _load_efficientnet_lite(version: int, weights):
         _load_weights(model, weights, name)
     model = model.to(memory_format=torch.channels_last)
     size = LITE_SIZES[version]
-    aliases = {"pool5": "_swish@1", "head": "_swish@1", "fc1": "_avg_pooling", "pooled": "_avg_pooling"}
+    # fc1 is read after the model flattens the pooled head (its dropout, the identity at
+    # inference): the same values as "pooled", and the classifier alone follows it, so Table 1's
+    # edited copies run through the rest of the network stacked (after _avg_pooling the model
+    # reshapes with the batch size it was given, which refuses stacked copies)
+    aliases = {"pool5": "_swish@1", "head": "_swish@1", "fc1": "_dropout", "pooled": "_avg_pooling"}
     spec = ModelSpec(name=name, aliases=aliases,
                      transform=_imagenet_transform(size, size + 32, _LITE_MEAN, _LITE_STD),
                      categories=_imagenet_categories(), weights_present=present, input_size=size, mean=_LITE_MEAN,
