@@ -164,7 +164,8 @@ def main(argv) -> int:
                 md.write_text(new)
     if check:
         if differ:
-            print("launch links differ from _config.yml in: " + ", ".join(differ) + "; run python scripts/sync_launch.py")
+            print("launch links or Jupyter markup differ from what scripts/sync_launch.py writes in: "
+                  + ", ".join(differ) + "; run python scripts/sync_launch.py")
             return 1
         return 0
     if differ:
