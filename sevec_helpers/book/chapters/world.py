@@ -221,7 +221,8 @@ def scene_statistics(world: W.ConceptWorld, n: int = 500):
     for q in (5, 50, 95):
         ax[1].axvline(np.percentile(areas, q), color="k", ls=":", lw=0.8)
     fig.tight_layout()
-    return _closed(fig), {f"p{q}": float(np.percentile(areas, q)) for q in (5, 10, 50, 90, 95)}
+    return _closed(fig), {**{f"p{q}": float(np.percentile(areas, q)) for q in (5, 10, 50, 90, 95)},
+                          "min": float(areas.min()), "max": float(areas.max())}
 
 
 def colour_informativeness(world: W.ConceptWorld, n_fit: int = 40, n_eval: int = 20, bins: int = 4):
