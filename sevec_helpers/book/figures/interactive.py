@@ -36,7 +36,7 @@ _VIEW_ID = [0]
 
 
 def gallery(galleries: dict[str, list[np.ndarray]], captions: dict[str, list[str]] | None = None,
-            title: str = "", label: str = "concept", thumb: int = 64):
+            title: str = "", label: str = "concept", thumb: int = 96):
     """A static view: a menu of keys, and for the chosen key its row of images with captions.
 
     Plain HTML with a native select element and a few lines of JavaScript: no library, every
@@ -94,7 +94,11 @@ def heatmap_dropdown(matrices: dict[str, tuple[np.ndarray, list[str], list[str]]
         m, rows, cols = matrices[key]
         m = np.asarray(m)
         fig.add_trace(go.Heatmap(z=m, x=cols, y=rows, colorscale="Viridis", visible=(i == 0), name=key,
-                                 hovertemplate="%{y} / %{x}: %{z:.3f}<extra></extra>"))
+                                 hovertemplate="%{y} / %{x}: %{z:.3f}<extra></extra>",
+                                 # the colour bar lies under the plot, so at phone width the cells keep the
+                                 # width a bar at the side would take
+                                 colorbar={"orientation": "h", "yref": "container", "y": 0.0, "yanchor": "bottom",
+                                           "thickness": 12, "len": 0.6, "x": 0.0, "xanchor": "left"}))
         owner.append(key)
         mk = None if marks is None else marks.get(key)
         if mk is not None and np.asarray(mk).any():
@@ -123,7 +127,7 @@ def heatmap_dropdown(matrices: dict[str, tuple[np.ndarray, list[str], list[str]]
                       updatemenus=[{"buttons": buttons, "x": 0.0, "xanchor": "left", "y": 1.0, "yanchor": "bottom",
                                     "pad": {"t": 4, "b": 4}, "direction": "down"}],
                       yaxis={"autorange": "reversed", "dtick": 1, "tickfont": {"size": 10}},
-                      xaxis={"dtick": 1, "tickfont": {"size": 10}}, margin={"t": 110, "l": 10, "r": 10, "b": 10},
+                      xaxis={"dtick": 1, "tickfont": {"size": 10}}, margin={"t": 110, "l": 10, "r": 10, "b": 70},
                       plot_bgcolor="white")
     return fig
 
