@@ -106,6 +106,13 @@ def test_a_target_without_a_sevec_of_its_class_is_refused_with_the_fitted_names(
     reordered = sv.subset(list(reversed(five)))
     assert torch.equal(sh.guided_backprop(model, x, [4, 6], sevecs=sv),
                        sh.guided_backprop(model, x, [4, 6], sevecs=reordered))
+    from sevec_helpers.attribution.captum import SemanticGuidedBackprop   # the Captum-style classes alike
+
+    with pytest.raises(ValueError) as e:
+        SemanticGuidedBackprop(model, None, sv).attribute(x, target=0)
+    assert str(e.value) == msg
+    assert torch.equal(SemanticGuidedBackprop(model, None, reordered).attribute(x, target=4),
+                       sh.guided_backprop(model, x, 4, sevecs=sv))
 
 
 def test_subset_sevecs_mask_each_target_exactly_with_its_class():
@@ -401,10 +408,12 @@ def test_a_layer_that_is_not_rectified_is_refused_alone_as_among_several_listing
                 "layer1.0, layer1.1.relu@0, layer1, layer2.0.relu@0, layer2.0, layer2.1.relu@0, layer2, "
                 "layer3.0.relu@0, layer3.0, layer3.1.relu@0, layer3, layer4.0.relu@0, layer4.0, layer4.1.relu@0, "
                 "layer4, avgpool")
+    before = hook_state(net)
     for kw in ({"layer": "fc"}, {"layers": ["fc"]}, {"layers": ["avgpool", "fc"]}):
         with pytest.raises(ValueError) as e:
             sh.fit_sevecs(net, (x, y), progress=False, **kw)
         assert str(e.value) == expected
+    assert hook_state(net) == before
     # every layer listed works, the @k names included
     both = sh.fit_sevecs(net, (x, y), layers=["layer4", "avgpool", "layer1.0.relu@0"], progress=False)
     assert set(both) == {"layer4", "avgpool", "layer1.0.relu@0"}
@@ -502,6 +511,11 @@ def test_energy_share_refuses_what_the_pointing_game_refuses():
         box_area_share([[(0, 0, 40, 8)]], 32, 32)
     share = energy_share(maps, [[(0, 0, 16, 32)], [(0, 0, 32, 32)]])
     assert share[1] == pytest.approx(1.0) and 0 < share[0] < 1
+    with pytest.raises(ValueError, match=r"^sigma \(the Gaussian's width as a fraction of the image side\) must be > 0, "
+                                         r"got 0$"):
+        sh.centre_maps(2, 32, 32, sigma=0)        # NaN maps, scored as misses, before
+    with pytest.raises(ValueError, match=r"^h must be a positive integer"):
+        sh.centre_maps(2, 0, 32)
 
 
 def test_the_classic_games_tolerance_scales_with_the_map_unless_given_in_pixels():

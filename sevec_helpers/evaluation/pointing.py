@@ -342,7 +342,18 @@ def centre_maps(n: int, h: int, w: int, sigma: float = 0.25) -> torch.Tensor:
     -------
     torch.Tensor
         (n, H, W) float64 maps, largest at the centre.
+
+    Raises
+    ------
+    ValueError
+        A size that is not a positive integer, or a width that is not a positive number.
     """
+    for what, v in (("n", n), ("h", h), ("w", w)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+            raise ValueError(f"{what} must be a positive integer (the number of maps and their size), got {v!r}")
+    if isinstance(sigma, bool) or not isinstance(sigma, (int, float, np.number)) or not math.isfinite(sigma) \
+            or sigma <= 0:
+        raise ValueError(f"sigma (the Gaussian's width as a fraction of the image side) must be > 0, got {sigma!r}")
     yy = (torch.arange(h, dtype=torch.float64) + 0.5 - h / 2) / (sigma * h)
     xx = (torch.arange(w, dtype=torch.float64) + 0.5 - w / 2) / (sigma * w)
     g = torch.exp(-0.5 * (yy[:, None] ** 2 + xx[None, :] ** 2))

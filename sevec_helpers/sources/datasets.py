@@ -218,11 +218,14 @@ class ImageNetVal(_SafeImages):
     order (e.g. from :func:`read_synset_mapping` or the train folder's sorted names).
     ``target="label"`` yields (image, class index) for fitting and accuracy;
     ``target="boxes"`` yields (image, {"boxes", "labels"}) in the pixel coordinates of the
-    transformed image (``resize`` then centre ``crop``), for the pointing game.
+    transformed image (``resize`` then centre ``crop``), for the pointing game. ``names``: the
+    classes' names, one per synset (e.g. the model's category names), what ``classes`` holds
+    (default: the synsets), so that they are matched with a model's classes by name.
     """
 
     def __init__(self, root, annotations, synsets: Sequence[str], transform=None, target: str = "label",
-                 per_class: int | None = None, resize: int = 256, crop: int = 224, limit: int | None = None):
+                 per_class: int | None = None, resize: int = 256, crop: int = 224, limit: int | None = None,
+                 names: Sequence[str] | None = None):
         root = _need_dir(root, "ImageNet val", "Expected the ILSVRC2012_val_*.JPEG files in one folder.")
         ann = Path(annotations) if annotations is not None else None
         if ann is None or not ann.exists():
@@ -258,7 +261,11 @@ class ImageNetVal(_SafeImages):
                 break
         if not samples:
             raise FileNotFoundError(f"ImageNet val: none of the annotated images were found in {root}")
-        super().__init__(samples, list(synsets), transform, "classes")
+        if names is not None and len(names) != len(synsets):
+            raise ValueError(f"ImageNet val: {len(names)} names for {len(synsets)} synsets; give one name per synset")
+        super().__init__(samples, [str(n) for n in names] if names is not None else list(synsets), transform,
+                         "classes")
+        self.folders = list(synsets)
         self.target, self.resize, self.crop, self.index = target, resize, crop, index
 
     def __getitem__(self, i):
