@@ -722,3 +722,17 @@ def test_imagenet_synsets_match_by_index_only_all_1000_in_order(tmp_path):
         Image.new("RGB", (8, 8)).save(tmp_path / "imagenette2-320" / "train" / s / "a.png")
     ds = imagenette(tmp_path, "train")
     assert ds.classes == list(IMAGENETTE_CLASSES) and ds.folders == list(IMAGENETTE_SYNSETS)
+
+
+@pytest.mark.slow
+def test_efficientnet_refusal_lists_its_aliases_and_deepest_calls_without_padding_or_dropout():
+    pytest.importorskip("efficientnet_lite_pytorch")
+    model, spec = sh.load_model("efficientnet_lite0")
+    x = spec.normalize(torch.rand(2, 3, 224, 224, generator=torch.Generator().manual_seed(0)))
+    with pytest.raises(ValueError) as e:
+        sh.fit_sevecs(model, (x, torch.tensor([0, 1])), "_fc", progress=False)
+    listed = str(e.value).split("on these images: ")[1].split(", ")
+    assert listed[:5] == ["pool5", "head", "fc1", "pooled", "... (12 earlier)"]
+    assert listed[-2:] == ["_blocks.15._swish@0", "_blocks.15._swish@1"]
+    assert not any("padding" in n or "dropout" in n for n in listed)
+    sh.fit_sevecs(model, (x, torch.tensor([0, 1])), "_blocks.15._swish@1", progress=False)   # a listed layer works

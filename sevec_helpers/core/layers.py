@@ -20,8 +20,11 @@ ALIAS_ATTR = "_sevec_aliases"
 _RECTIFIERS = (nn.ReLU, nn.ReLU6)
 # positive by construction, but not a rectifier: 1[phi(x) > 0] of these is all ones
 _POSITIVE_SQUASHERS = (nn.Sigmoid, nn.Hardsigmoid, nn.Softmax, nn.Softmax2d, nn.Softplus)
-# return their input unchanged in eval mode: the layer before them says the same
-_PASS_THROUGH = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout, nn.Identity)
+# return their input unchanged in eval mode (as does any module returning its very input, not in place):
+# the layer before them says the same
+_PASS_THROUGH = tuple(getattr(nn, n) for n in ("Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout",
+                                                "Identity", "ZeroPad1d", "ZeroPad2d", "ZeroPad3d", "ConstantPad1d",
+                                                "ConstantPad2d", "ConstantPad3d") if hasattr(nn, n))
 
 
 @dataclass(frozen=True)
@@ -107,7 +110,8 @@ def module_calls(model: nn.Module, x: torch.Tensor) -> tuple[list[LayerCall], di
                 return
             entry = LayerCall(name, k, nonnegative=bool((out >= 0).all()),
                               positive_squasher=isinstance(module, _POSITIVE_SQUASHERS),
-                              pass_through=isinstance(module, _PASS_THROUGH))
+                              pass_through=isinstance(module, _PASS_THROUGH) or (
+                                  bool(inputs) and out is inputs[0] and not getattr(module, "inplace", False)))
             prev = last.get(id(out))
             if prev is not None and calls[prev] is not None and calls[prev].name.startswith(name + "."):
                 inner = calls[prev]
@@ -194,11 +198,12 @@ def nonnegative_layers(model: nn.Module, x: torch.Tensor) -> list[str]:
     """The layers whose outputs on ``x`` are non-negative (rectified): aliases first, then
     module labels in forward order (``name@k`` for a module that runs several times),
     leaving out sigmoid-like activations (positive by construction, so 1[phi(x) > 0] is all
-    ones), dropout and identity modules (the layer before them says the same) and modules an
-    alias already names."""
+    ones), dropout, identity and padding modules (the layer before them says the same) and
+    modules an alias already names."""
     seen = survey(model, x)
-    ok = [c for c in seen if c.nonnegative and not c.positive_squasher and not c.pass_through]
-    labels = {lab for c in ok for lab in [c.label] + [d.label for d in c.same_as]}
+    nonneg = [c for c in seen if c.nonnegative and not c.positive_squasher]
+    labels = {lab for c in nonneg for lab in [c.label] + [d.label for d in c.same_as]}   # an alias may name a dropout
+    ok = [c for c in nonneg if not c.pass_through]
     aliases = layer_aliases(model)
     out = [a for a, t in aliases.items() if t in labels]
     targets = set(aliases.values())

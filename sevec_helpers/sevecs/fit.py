@@ -158,7 +158,12 @@ def _refuse_signed(label: str, model: nn.Module, x: torch.Tensor) -> None:
         valid = [v for v in valid if resolve_layer(model, v).label != label]
     except Exception:  # the list is a courtesy: never hide the refusal behind another error
         valid = [v for v in rectified_layer_names(model) if v != label]
-    shown = ", ".join(valid[:24]) + (f", ... ({len(valid) - 24} more)" if len(valid) > 24 else "")
+    aliases = [v for v in valid if v in layer_aliases(model)]
+    rest = [v for v in valid if v not in aliases]
+    keep = max(24 - len(aliases), 8)
+    if len(rest) > keep:   # the deepest layers, the ones the paper's pool5 and fc1 stand for
+        rest = [f"... ({len(rest) - keep} earlier)"] + rest[-keep:]
+    shown = ", ".join(aliases + rest)
     raise ValueError(f"layer {label!r} is not rectified: it has negative activations, so 1[phi(x) > 0] would read its "
                      f"sign pattern, not firing units. SeVecs are fitted at rectified layers only (the paper taps "
                      f"post-ReLU layers). Layers of {model_name(model)} with non-negative outputs on these images: "
