@@ -5,9 +5,10 @@ architecture test (``tests/test_architecture.py``) enforces. Each layer is a fol
 """
 
 LAYERS = (
-    ("core", "layer names and aliases (``layers``), input checks (``inputs``), hooks on a layer "
-             "(``taps``), streaming feature extraction (``features``), atomic files (``atomic``) and "
-             "the fingerprints of code and data that cached results are keyed by (``fingerprint``)"),
+    ("core", "layer names and aliases (``layers``), input checks (``inputs``), which class is which "
+             "between data, model outputs and SeVecs (``classes``), hooks on a layer (``taps``), streaming "
+             "feature extraction (``features``), atomic files (``atomic``) and the fingerprints of code and "
+             "data that cached results are keyed by (``fingerprint``)"),
     ("sevecs", "semantic vectors: the Eq. 3 accumulator (``accumulator``), the ``SemanticVectors`` "
                "container and its files (``vectors``), fitting in one process or under torchrun "
                "(``fit``, ``distributed``), other concept vectors (CAV, FastCAV: ``alternatives``), "

@@ -1,4 +1,3 @@
-"""Layer 6 of sevec_helpers (book): the book: what a chapter runs on (``profiles``), the verdict rules (``claims``), figures and tables (``figures``), live widgets (``widgets``), running a chapter's notebook headless (``runner``), records of results (``records``) and each chapter's presentation (``chapters``, one module per notebook).
-
-It imports only from the layers below it (``sevec_helpers._layout``).
+"""Layer 6 of sevec_helpers: the book. What it holds is listed once, in ``sevec_helpers._layout``
+(and printed by ``help(sevec_helpers)``); it imports only from the layers below it.
 """

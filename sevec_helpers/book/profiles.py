@@ -158,13 +158,17 @@ def _imagenet_sources(model="vgg16", weights="DEFAULT", imagenet_train=None, ima
     synsets = read_synset_mapping(synset_mapping)[0] if synset_mapping is not None else \
         sorted(d.name for d in train_dir.iterdir() if d.is_dir())
     m, spec = load_model(model, weights=weights)
+    names = list(spec.categories)[: len(synsets)]   # synset i is the model's output i: the classes by its names
     t = spec.transform
     gray_t = T.Compose([T.Grayscale(num_output_channels=3), t])  # the paper's colour ablation
     data = {"class_fit": ImageFolderCapped(imagenet_train, t, per_class_fit, classes=synsets, what="ImageNet train",
-                                           concept_kind="classes"),
-            "class_holdout": ImageNetVal(imagenet_val, val_annotations, synsets, t, "label", per_class_eval),
-            "class_holdout_gray": ImageNetVal(imagenet_val, val_annotations, synsets, gray_t, "label", per_class_eval),
-            "scenes": Cached(ImageNetVal(imagenet_val, val_annotations, synsets, t, "boxes", limit=n_scenes))}
+                                           concept_kind="classes", names=names),
+            "class_holdout": ImageNetVal(imagenet_val, val_annotations, synsets, t, "label", per_class_eval,
+                                         names=names),
+            "class_holdout_gray": ImageNetVal(imagenet_val, val_annotations, synsets, gray_t, "label", per_class_eval,
+                                              names=names),
+            "scenes": Cached(ImageNetVal(imagenet_val, val_annotations, synsets, t, "boxes", limit=n_scenes,
+                                         names=names))}
     data.update(_concept_data(dtd_root, fmd_root, colors_root, t, per_concept_fit))
     return Sources(m, spec, list(spec.categories)[: len(synsets)], data,
                    about=f"{model} on ImageNet (train for fitting, val for hold-out and boxes)")

@@ -1,4 +1,3 @@
-"""Layer 1 of sevec_helpers (core): layer names and aliases (``layers``), input checks (``inputs``), hooks on a layer (``taps``), streaming feature extraction (``features``), atomic files (``atomic``) and the fingerprints of code and data that cached results are keyed by (``fingerprint``).
-
-It imports only from the layers below it (``sevec_helpers._layout``).
+"""Layer 1 of sevec_helpers: the core. What it holds is listed once, in ``sevec_helpers._layout``
+(and printed by ``help(sevec_helpers)``); it imports only from the layers below it.
 """

@@ -1,4 +1,3 @@
-"""Layer 4 of sevec_helpers (evaluation): the pointing games (``pointing``), saliency over every scene and object (``localization``) with intervals over scenes (``scene_stats``), Table 1's edits of a layer (``editing``), accuracy (``metrics``), statistics (``stats``) and sanity checks of maps (``sanity``).
-
-It imports only from the layers below it (``sevec_helpers._layout``).
+"""Layer 4 of sevec_helpers: evaluation. What it holds is listed once, in ``sevec_helpers._layout``
+(and printed by ``help(sevec_helpers)``); it imports only from the layers below it.
 """

@@ -308,7 +308,7 @@ def energy_share(maps, boxes) -> np.ndarray:
 
 def map_separation(a: torch.Tensor, b: torch.Tensor) -> np.ndarray:
     """How different two maps are: the total variation distance of the maps divided by their
-    sums, 0.5 * sum |a / sum(a) - b / sum(b)| (0: the same map, 1: no pixel in common).
+    sums, ``0.5 * sum(abs(a / sum(a) - b / sum(b)))`` (0: the same map, 1: no pixel in common).
 
     Fig. 6's claim, judged directly (rules v4): for two objects in one image, a
     class-discriminative method gives the two targets different maps.

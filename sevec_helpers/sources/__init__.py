@@ -1,4 +1,3 @@
-"""Layer 5 of sevec_helpers (sources): where models and images come from: the model registry and shipped weights (``models``), ConceptWorld (``world``), real-data loaders (``datasets``), the real photographs (``photos``) and training the shipped networks (``train``).
-
-It imports only from the layers below it (``sevec_helpers._layout``).
+"""Layer 5 of sevec_helpers: models and data. What it holds is listed once, in ``sevec_helpers._layout``
+(and printed by ``help(sevec_helpers)``); it imports only from the layers below it.
 """
