@@ -15,7 +15,6 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from sevec_helpers.book import claims as C
 from sevec_helpers.book import figures as viz
 from sevec_helpers.book.profiles import Study
 from sevec_helpers.book.records import Record, network_of
@@ -139,31 +138,14 @@ def torchray_table(ours: dict, pairs: int, classes: int):
 # ---------------------------------------------------------------------------------------
 
 
-def accuracy_check(rows: dict) -> C.Check:
-    nets = ", ".join(f"{n} {r['top1_1000']:.3f} / {r['top5_1000']:.3f}" for n, r in rows.items())
-    return C.Check("photos_accuracy", "The real networks know the testbed's photographs (hold-out top-1 / top-5 "
-                   "among all 1000 ImageNet classes)", nets,
-                   "the photos are a fair test of these networks when they recognise most of them; ImageNet's own "
-                   "validation accuracy of Lite0 is about 0.75 top-1",
-                   {n: {"top1": r["top1"], "top5": r["top5"], "top1_1000": r["top1_1000"],
-                        "top5_1000": r["top5_1000"]} for n, r in rows.items()})
-
-
-def masks_check(method: str, box_effect: tuple, mask_effect: tuple) -> C.Check:
-    return C.Check(f"photos_masks_{method}", f"Fig. 6's effect of the mask on {method}, measured in the objects' "
-                   "exact masks as well as their boxes",
-                   f"semantic minus plain: in the boxes {box_effect[0]:+.3f} [{box_effect[1]:+.3f}, "
-                   f"{box_effect[2]:+.3f}], in the masks {mask_effect[0]:+.3f} [{mask_effect[1]:+.3f}, "
-                   f"{mask_effect[2]:+.3f}]",
-                   "the same sign in masks and boxes says the box measure is not an artefact of the pixels the box "
-                   "adds around the object", {"box": list(box_effect), "mask": list(mask_effect)})
-
-
-def torchray_check(ours: dict) -> C.Check:
-    return C.Check("photos_classic_pointing", "The classic pointing game in TorchRay's protocol (maximum within "
-                   "15 px at 224 px, mean over classes)", ", ".join(f"{k} {100 * v:.1f}%" for k, v in ours.items()),
-                   "context, not a verdict: the photos are not VOC07 and the networks are not VGG16",
-                   {k: float(v) for k, v in ours.items()})
+READINGS = {
+    "accuracy": "the photos are a fair test of these networks where they recognise most of them (ImageNet's own "
+                "validation top-1 of Lite0 is about 0.75)",
+    "masks": "the same sign in the masks as in the boxes says the box measure is not an artefact of the pixels a box "
+             "adds around the object",
+    "torchray": "context, not a verdict: the photos are not VOC07 and the networks are not VGG16",
+}
+"""How each of the chapter's own checks is to be read (the notebook's ``claims.Check`` rows use them)."""
 
 
 def record(study: Study, checks: list, numbers: dict) -> Record:
