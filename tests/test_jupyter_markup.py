@@ -135,8 +135,6 @@ def test_jupyter_renders_every_page_as_the_book_does(page):
     assert len(re.findall(r"^\*\*Exercise \d+\.\*\*", text, re.M)) == n_solutions
 
 
-@pytest.mark.xfail(strict=True, reason="the notebooks are written by scripts/sync_launch.py: run it once "
-                                       "(python scripts/sync_launch.py), then remove this mark")
 def test_the_committed_notebooks_are_as_sync_launch_writes_them():
     differ = [p.name for p in PAGES if SL.synced(p) != p.read_text()]
     assert not differ, f"run python scripts/sync_launch.py: {differ}"

@@ -85,9 +85,6 @@ def test_a_save_of_a_normalised_pair_changes_nothing(tmp_path, base):
     assert _without_language_info(copy.with_suffix(".ipynb")) == ipynb, f"{base.name}.ipynb changed on save"
 
 
-@pytest.mark.xfail(strict=True, reason="the committed pairs still carry jupytext_version and the kernel name "
-                                       "'Python 3': re-sync them (jupytext --set-kernel python3 ...; jupytext "
-                                       "--sync ...), then remove this mark")
 def test_the_committed_pairs_are_what_a_save_writes(tmp_path):
     changed = []
     for base in PAIRS:
