@@ -49,6 +49,12 @@ SKIP_PAGES = {"genindex.html", "search.html"}
 REFERENCES_PAGE = "book/references.html"
 MIN_SALIENCY_GREY = 64.0   # of 255: the brightest 1% of a saliency map must render at least this light
 MIN_SALIENCY_FIGURES = 3   # chapters 6 and 8 draw saliency maps; fewer marked ones means unmarked maps
+MIN_ARTICLE_PX = 900       # the article's width at 1280 px (the theme's was about 750 px)
+MIN_SIZE_SPAN = 2.0        # a marker size that encodes a value: largest / smallest diameter
+MIN_PICTURE_PX = 80.0      # the smallest side of a picture (thumbnail, map) a reader is asked to look at
+MIN_CONTRAST = 3.0         # WCAG's ratio for graphics: a mark or label over a picture against what is under it
+MIN_MARKER_PX = 8.0        # a marker drawn over a picture or heat map
+MIN_PHONE_PLOT_PX = 200    # at 390 px: a plotly view's plot area and slider rail
 _TEXT = re.compile(r"text/|javascript|json|svg|xml")
 
 
@@ -100,6 +106,7 @@ class Visit:
 
     def __init__(self, browser, site: str, page_path: str, viewport=DESKTOP):
         self.outside, self.errors, self.bytes, self.gzip_bytes, self.requests = [], [], 0, 0, []
+        self.missing = []   # local requests answered 4xx/5xx (e.g. a favicon.ico the site lacks)
         self.ctx = browser.new_context(viewport=viewport, device_scale_factor=1, service_workers="block")
         self.ctx.route("**/*", self._route)
         self.page = self.ctx.new_page()
@@ -122,6 +129,8 @@ class Visit:
 
     def _response(self, resp):
         self.requests.append(resp.url)
+        if resp.url.startswith("http://127.0.0.1") and resp.status >= 400:
+            self.missing.append(f"{resp.status} {resp.url.split('/', 3)[-1]}")
         if resp.url.startswith("http://127.0.0.1"):
             try:
                 body = resp.body()
@@ -265,6 +274,20 @@ def test_one_search_field_per_page(visits):
     assert not many, f"pages without exactly one search field: {json.dumps(many)[:2000]}"
 
 
+def test_no_page_asks_for_a_file_the_site_lacks(visits, site, browser):
+    """No request of any page (the search page included) is answered 404, e.g. the favicon.ico
+    a browser asks for when a page names no icon."""
+    missing = {p: v.missing for p, v in visits.items() if v.missing}
+    v = Visit(browser, site, "search.html?q=semantic+vector")
+    try:
+        v.page.wait_for_timeout(500)
+        if v.missing:
+            missing["search.html"] = v.missing
+    finally:
+        v.close()
+    assert not missing, f"requests the site cannot answer: {json.dumps(missing, indent=1)[:2000]}"
+
+
 def test_search_finds_semantic_vector(site, browser):
     v = Visit(browser, site, "search.html?q=semantic+vector")
     try:
@@ -308,9 +331,188 @@ def test_phone_width_shows_figures_scaled_not_cut(site, browser):
             wide = v.page.evaluate("() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
             if wide[0] > wide[1] + 1:
                 problems.append(f"{p}: the page scrolls sideways ({wide[0]} px of content on a {wide[1]} px screen)")
+            problems += [f"{p}: {x}" for x in _phone_usability(v)]
         finally:
             v.close()
     assert not problems, f"at {PHONE['width']} px:\n" + "\n".join(problems[:20])
+
+
+def _phone_usability(v: Visit) -> list[str]:
+    """At phone width: each plotly view keeps a plot area and a slider rail a finger can use
+    (a side margin once left the plot 40 px), and a table wider than the text column scrolls in
+    a box of its own."""
+    out = []
+    for k, div in enumerate(v.page.locator("main .plotly-graph-div").all()):
+        div.scroll_into_view_if_needed()
+        widths = div.evaluate("""gd => ({plot: Math.min(...[...gd.querySelectorAll('.draglayer .nsewdrag')]
+                                        .map(e => e.getBoundingClientRect().width)),
+                                  rail: Math.min(...[...gd.querySelectorAll('.slider-rail-rect')]
+                                        .map(e => e.getBoundingClientRect().width))})""")
+        for what in ("plot", "rail"):
+            w = widths[what]
+            if w is not None and w != float("inf") and w < MIN_PHONE_PLOT_PX:
+                out.append(f"plotly view {k + 1}: its {'plot area' if what == 'plot' else 'slider rail'} is "
+                           f"{w:.0f} px wide (under {MIN_PHONE_PLOT_PX})")
+    tables = v.page.evaluate("""() => {
+      const col = document.querySelector('main .bd-article') || document.querySelector('main');
+      const c = col.getBoundingClientRect(), bad = [];
+      for (const t of col.querySelectorAll('table')) {
+        const r = t.getBoundingClientRect();
+        if (r.width <= c.width + 1) continue;
+        let box = null;
+        for (let a = t.parentElement; a && a !== col; a = a.parentElement) {
+          const s = getComputedStyle(a);
+          if (s.overflowX === 'auto' || s.overflowX === 'scroll') { box = a; break; }
+        }
+        if (!box || box.getBoundingClientRect().width > c.width + 1)
+          bad.push((t.innerText || '').trim().slice(0, 40));
+      }
+      return bad; }""")
+    out += [f"a table wider than the column does not scroll in its own box: {t!r}" for t in tables]
+    return out
+
+
+def test_the_article_is_wide_and_no_code_or_output_line_is_cut_at_1280(visits):
+    """At 1280 px the article is at least MIN_ARTICLE_PX wide (the theme's 750 px cut code and
+    printed lines at about 80 characters), and no code block or printed output hides a line
+    behind its right edge."""
+    narrow, cut = {}, {}
+    for p, v in visits.items():
+        w = v.page.evaluate("() => (document.querySelector('main .bd-article') || document.querySelector('main'))"
+                            ".getBoundingClientRect().width")
+        if w < MIN_ARTICLE_PX:
+            narrow[p] = round(w)
+        hidden = v.page.evaluate("""() => [...document.querySelectorAll('main pre')]
+            .filter(e => e.getClientRects().length && e.scrollWidth > e.clientWidth + 1)
+            .map(e => e.innerText.split('\\n').reduce((a, b) => b.length > a.length ? b : a, '').slice(0, 60))""")
+        if hidden:
+            cut[p] = hidden[:4]
+    assert not narrow, f"articles narrower than {MIN_ARTICLE_PX} px at 1280 px: {narrow}"
+    assert not cut, "code or output lines cut at 1280 px (their longest line):\n" + json.dumps(cut, indent=1)[:3000]
+
+
+def _figure_notes(v: Visit, site: str) -> list[tuple[str, dict, float]]:
+    """(file name, notes, shown width / natural width) of every figure file of a page's cells."""
+    from sevec_helpers.book.figures.files import notes_of
+
+    figs = v.page.evaluate(r"""() => [...document.querySelectorAll('main .cell_output img')]
+        .filter(i => /\.(png|jpe?g)$/.test(i.src) && !i.src.startsWith('data:') && i.getClientRects().length)
+        .map(i => [i.src, i.getBoundingClientRect().width, i.naturalWidth])""")
+    out = []
+    for src, shown, natural in figs:
+        if not src.startswith(site):
+            continue
+        out.append((src.rsplit("/", 1)[-1], notes_of((HTML / unquote(src[len(site):])).read_bytes()),
+                    shown / natural if natural else 1.0))
+    return out
+
+
+def _each_figure(visits, site, check) -> tuple[list[str], int]:
+    bad, n = [], 0
+    for p, v in visits.items():
+        for name, notes, scale in _figure_notes(v, site):
+            said = check(notes, scale)
+            if said is None:
+                continue
+            n += 1
+            if said:
+                bad.append(f"{p}: {name}: {said}")
+    return bad, n
+
+
+def test_size_encodings_vary_visibly(visits, site):
+    """A scatter whose marker size encodes a value (the t-SNE circles' D_c) draws its largest
+    marker at least MIN_SIZE_SPAN times the diameter of its smallest."""
+    from sevec_helpers.book.figures.checks import SIZE_SPAN_NOTE
+
+    def check(notes, scale):
+        if SIZE_SPAN_NOTE not in notes:
+            return None
+        span = float(notes[SIZE_SPAN_NOTE])
+        return "" if span >= MIN_SIZE_SPAN else f"marker diameters span only {span:.2f}x"
+
+    bad, n = _each_figure(visits, site, check)
+    assert not bad, "size encodings a reader cannot see:\n" + "\n".join(bad[:20])
+    assert n >= 2, f"only {n} figures encode a value by marker size (chapter 3 has two)"
+
+
+def test_markers_lie_inside_their_axes(visits, site):
+    """No marker is cut by its axes' frame or drawn outside it (a class at 0 or 1.0 half hidden)."""
+    from sevec_helpers.book.figures.checks import CLIPPED_NOTE
+
+    def check(notes, scale):
+        n = int(notes.get(CLIPPED_NOTE, 0))
+        return "" if n == 0 else f"{n} markers cut by the frame"
+
+    bad, n = _each_figure(visits, site, check)
+    assert not bad, "markers on or past the frame:\n" + "\n".join(bad[:20])
+    assert n >= 15, f"only {n} figures checked"
+
+
+def test_legends_cover_no_data(visits, site):
+    """No legend drawn inside the axes lies over a data point or a line."""
+    from sevec_helpers.book.figures.checks import LEGEND_NOTE
+
+    def check(notes, scale):
+        n = int(notes.get(LEGEND_NOTE, 0))
+        return "" if n == 0 else f"its legend covers {n} data points or line samples"
+
+    bad, _ = _each_figure(visits, site, check)
+    assert not bad, "legends over data:\n" + "\n".join(bad[:20])
+
+
+def test_texts_do_not_collide(visits, site):
+    """No two texts of a figure (titles, labels) overlap."""
+    from sevec_helpers.book.figures.checks import OVERLAP_NOTE
+
+    def check(notes, scale):
+        n = int(notes.get(OVERLAP_NOTE, 0))
+        return "" if n == 0 else f"{n} pairs of texts overlap"
+
+    bad, _ = _each_figure(visits, site, check)
+    assert not bad, "colliding texts:\n" + "\n".join(bad[:20])
+
+
+def test_pictures_are_large_enough_to_check(visits, site):
+    """Every picture in a figure (a retrieved image, a saliency map, a scene) is shown at least
+    MIN_PICTURE_PX on its smaller side at 1280 px, and so is every picture of a gallery view."""
+    from sevec_helpers.book.figures.checks import IMAGE_NOTE
+
+    def check(notes, scale):
+        if IMAGE_NOTE not in notes:
+            return None
+        px = float(notes[IMAGE_NOTE]) * scale
+        return "" if px >= MIN_PICTURE_PX - 0.5 else f"pictures shown {px:.0f} px"
+
+    bad, n = _each_figure(visits, site, check)
+    for p, v in visits.items():
+        small = v.page.evaluate("""() => [...document.querySelectorAll('main .sevec-gallery img')]
+            .map(i => i.style.width ? parseFloat(i.style.width) : i.getBoundingClientRect().width)""")
+        if small and min(small) < MIN_PICTURE_PX:
+            bad.append(f"{p}: gallery thumbnails {min(small):.0f} px")
+    assert not bad, f"pictures under {MIN_PICTURE_PX:.0f} px:\n" + "\n".join(bad[:20])
+    assert n >= 8, f"only {n} figures with pictures"
+
+
+def test_marks_and_labels_on_pictures_stand_out(visits, site):
+    """A marker or a label drawn over a picture or heat map (Fig. 5's stars, the scenes' class
+    names) contrasts with what lies under it (WCAG ratio >= MIN_CONTRAST) and a marker is at
+    least MIN_MARKER_PX across."""
+    from sevec_helpers.book.figures.checks import CONTRAST_NOTE, MARKER_NOTE
+
+    def check(notes, scale):
+        if CONTRAST_NOTE not in notes and MARKER_NOTE not in notes:
+            return None
+        said = []
+        if CONTRAST_NOTE in notes and float(notes[CONTRAST_NOTE]) < MIN_CONTRAST:
+            said.append(f"contrast {float(notes[CONTRAST_NOTE]):.2f}")
+        if MARKER_NOTE in notes and float(notes[MARKER_NOTE]) * scale < MIN_MARKER_PX:
+            said.append(f"markers {float(notes[MARKER_NOTE]) * scale:.1f} px")
+        return ", ".join(said)
+
+    bad, n = _each_figure(visits, site, check)
+    assert not bad, "marks on pictures that do not stand out:\n" + "\n".join(bad[:20])
+    assert n >= 2, f"only {n} figures mark a picture (Fig. 5, the scenes)"
 
 
 # ---------------------------------------------------------------------------------------

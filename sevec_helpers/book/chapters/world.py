@@ -46,15 +46,18 @@ def examples(world: W.ConceptWorld, n: int = 6) -> dict:
     """
     figs = {}
     rows = [world.object_image(c, i).image for c in range(len(W.CLASS_NAMES)) for i in range(n)]
-    figs["classes"] = _closed(viz.image_grid(rows, ncols=n * 2, size=0.9,
+    figs["classes"] = _closed(viz.image_grid(rows, ncols=n * 2, size=1.15,
                                      titles=[W.CLASS_NAMES[c] if i == 0 else "" for c in range(len(W.CLASS_NAMES))
                                              for i in range(n)]))
-    sw, titles = [], []
+    sw, titles, cols = [], [], 8   # 8 to a row (about 100 px each); each kind starts a new row
     for kind, names in (("textures", W.TEXTURE_NAMES), ("materials", W.MATERIAL_NAMES), ("colors", W.COLOR_NAMES)):
         for c, name in enumerate(names):
             sw += [world.swatch_image(kind, c, i) for i in range(2)]
             titles += [name, ""]
-    figs["swatches"] = _closed(viz.image_grid(sw, titles=titles, ncols=12, size=0.8))
+        pad = -len(sw) % cols
+        sw += [None] * pad
+        titles += [""] * pad
+    figs["swatches"] = _closed(viz.image_grid(sw, titles=titles, ncols=cols, size=1.15))
     fig, axes = plt.subplots(2, 4, figsize=(viz.MAX_WIDTH, 4.8))
     for k, ax in enumerate(axes.flat):
         smp = world.scene(k)
@@ -106,7 +109,8 @@ def _label_boxes(ax, boxes, names, shape) -> None:
 def overview(world: W.ConceptWorld, per_class: int = 1):
     """One image of each class, a group per row (4 classes), in one figure the width of a page."""
     groups = list(W.GROUPS)
-    fig, axes = plt.subplots(len(groups), 4 * per_class, figsize=(7.2, 7.2 * len(groups) / (4 * per_class) * 0.62))
+    fig, axes = plt.subplots(len(groups), 4 * per_class,
+                             figsize=(viz.MAX_WIDTH, viz.MAX_WIDTH * len(groups) / (4 * per_class) * 0.62))
     for r, g in enumerate(groups):
         members = [i for i, c in enumerate(W.CLASSES) if c.group == g]
         for j, c in enumerate(members):

@@ -22,7 +22,8 @@ MIN_FONT = 8      # points: with MAX_WIDTH, at least 9 px on screen
 def image_grid(images: Sequence[np.ndarray], titles: Sequence[str] | None = None, ncols: int = 8,
                size: float = 1.3, row_labels: Sequence[str] | None = None, suptitle: str | None = None,
                border: Sequence[str | None] | None = None):
-    """A grid of HxWx3 images in [0, 1] (or uint8), optional titles, row labels and coloured borders."""
+    """A grid of HxWx3 images in [0, 1] (or uint8), optional titles, row labels and coloured borders;
+    an image that is None leaves its cell empty."""
     n = len(images)
     nrows = max(1, -(-n // ncols))
     size = min(size, MAX_WIDTH / (ncols + (0.9 if row_labels is not None else 0)))
@@ -32,7 +33,7 @@ def image_grid(images: Sequence[np.ndarray], titles: Sequence[str] | None = None
     for k, ax in enumerate(axes.flat):
         ax.set_xticks([])
         ax.set_yticks([])
-        if k >= n:
+        if k >= n or images[k] is None:   # None: an empty cell (e.g. to start a new group on a new row)
             ax.axis("off")
             continue
         ax.imshow(images[k], interpolation="nearest")
