@@ -108,7 +108,7 @@ def scatter_2d(points: np.ndarray, labels: Sequence[str], colour_by: Sequence[st
     largest (:func:`size_areas`), and a second legend shows three sizes with their values."""
     groups = list(dict.fromkeys(colour_by))
     cmap = plt.get_cmap("tab10")
-    fig, ax = plt.subplots(figsize=(8.0, 6.0))
+    fig, ax = plt.subplots(figsize=(MAX_WIDTH, 6.4))
     s = size_areas(size_by) if size_by is not None else np.full(len(points), 60.0)
     for gi, g in enumerate(groups):
         m = np.array([c == g for c in colour_by])
@@ -121,21 +121,23 @@ def scatter_2d(points: np.ndarray, labels: Sequence[str], colour_by: Sequence[st
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_title(title, fontsize=10)
-    colours = ax.legend(fontsize=8, title="colour", title_fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0),
-                        frameon=False, markerscale=1.0)
+    fig.tight_layout(rect=(0.0, 0.0, 0.83, 1.0))   # the legends live in the figure's right sixth
+    handles, names = ax.get_legend_handles_labels()
+    colours = fig.legend(handles, names, fontsize=8, title="colour", title_fontsize=8, loc="upper left",
+                         bbox_to_anchor=(0.84, 0.97), frameon=False)
     for h in colours.legend_handles:
         h.set_sizes([60.0])
     if size_by is not None:
         v = np.asarray(size_by, dtype=float)
         if np.isfinite(v).any() and np.nanmax(v) > np.nanmin(v):
-            ax.add_artist(colours)
             lo, hi = float(np.nanmin(v)), float(np.nanmax(v))
             refs = [lo, (lo + hi) / 2, hi]
-            handles = [plt.scatter([], [], s=a, color="0.7", edgecolor="k", linewidth=0.4)
-                       for a in size_areas(refs + [lo, hi])[:3]]
-            ax.legend(handles, [f"{r:.3f}" for r in refs], title=f"size: {size_label}", title_fontsize=8, fontsize=8,
-                      loc="lower left", bbox_to_anchor=(1.01, 0.0), frameon=False, labelspacing=1.3, borderpad=0.8)
-    fig.tight_layout()
+            sizes = size_areas(refs + [lo, hi])[:3]
+            handles = [plt.Line2D([], [], ls="none", marker="o", markersize=np.sqrt(a), markerfacecolor="0.7",
+                                  markeredgecolor="k", markeredgewidth=0.4) for a in sizes]
+            fig.legend(handles, [f"{r:.3f}" for r in refs], title=f"size: {size_label}", title_fontsize=8,
+                       fontsize=8, loc="lower left", bbox_to_anchor=(0.84, 0.05), frameon=False, labelspacing=1.3,
+                       borderpad=0.8)
     return fig
 
 
