@@ -43,6 +43,11 @@ def test_stated_range(text, want):
     assert X.stated_range(text) == want
 
 
+def test_times_are_said_in_one_unit():
+    assert X._say_range((60, 180), 180) == "1-3 min" and X._say_range((30, 120), 60) == "about 1 min"
+    assert X._say_range((10, 40), 40) == "10-40 s" and X._say_range((30, 90), 90) == "30 s to 1.5 min"
+
+
 def test_a_range_also_gives_its_upper_end_as_the_stated_time():
     assert X.stated_times("about 20 minutes to read; 1-3 minutes to run") == (1200, 180)
 
@@ -100,7 +105,7 @@ def test_the_page_shows_each_executed_page_and_the_log_names_the_mismatch(tmp_pa
     rows = {name: body[body.index(f">{name}<"):][:body[body.index(f">{name}<"):].index("</tr>")]
             for name in ("Slow", "Fair")}
     assert "slower than stated" in rows["Slow"] and "within the stated time" in rows["Fair"], rows
-    assert "2 s to 6 s" in rows["Fair"] and "about 1 s" in rows["Slow"]
+    assert "2-6 s" in rows["Fair"] and "about 1 s" in rows["Slow"]
     assert not re.search(r"OFF BY|[A-Z]{4,}", re.sub(r"<[^>]+>", " ", html[html.index("<table"):])), \
         "the page shouts"
     assert "This build ran on" in html and "CPU core" in html and "10 min" in html   # the reading times add up

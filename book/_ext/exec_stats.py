@@ -155,13 +155,16 @@ def _say_range(r: tuple[float, float] | None, exact: float | None) -> str:
         return "-"
     if exact is not None and abs(r[0] * FACTOR - exact) < 1e-6 and abs(r[1] / FACTOR - exact) < 1e-6:
         return f"about {_say(exact)}"
-    return f"{_say(r[0])} to {_say(r[1])}"
+    lo, hi = _say(r[0]), _say(r[1])
+    if lo.split()[-1] == hi.split()[-1]:   # one unit: "1-3 min", "10-40 s"
+        return f"{lo.split()[0]}-{hi}"
+    return f"{lo} to {hi}"
 
 
 def _say(seconds: float | None) -> str:
     if seconds is None:
         return "-"
-    if seconds < 90:
+    if seconds < 60:
         return f"{seconds:.0f} s"
     minutes = seconds / 60
     return f"{minutes:.0f} min" if abs(minutes - round(minutes)) < 0.05 else f"{minutes:.1f} min"
@@ -260,7 +263,8 @@ def make_table(env, parent: str) -> nodes.table:
         row += _entry(nodes.Text(_say(r["read"])))
         row += _entry(nodes.Text(_say_range(r["range"], r["run"])))
         row += _entry(nodes.Text(_say(r["measured"]) + ("" if r["ok"] else " (failed)")))
-        ratio = (f"{r['measured'] / r['run']:.2f}" if r["run"] and r["measured"] is not None else "-")
+        ratio = (f"{r['measured'] / r['run']:.2f}" if r["run"] and r["measured"] is not None and not reduced_sizes()
+                 else "-")
         row += _entry(nodes.Text(ratio))
         row += _entry(nodes.Text(r["verdict"]))
         tbody += row
