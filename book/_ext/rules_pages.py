@@ -25,9 +25,9 @@ def _changelog() -> list[tuple[str, str]]:
     return list(CHANGELOG)
 
 
-def _sentence(text: str) -> str:
+def _sentence(text: str, capital: bool = True) -> str:
     text = text.strip()
-    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
+    return (text[:1].upper() if capital else text[:1]) + text[1:] + ("" if text.endswith(".") else ".")
 
 
 class VerdictWords(SphinxDirective):
@@ -54,7 +54,7 @@ class RulesChangelog(SphinxDirective):
             item = nodes.list_item()
             para = nodes.paragraph()
             para += nodes.strong(text=f"Rules {version}")
-            para += nodes.Text(": " + _sentence(what))
+            para += nodes.Text(": " + _sentence(what, capital=False))   # it may open with a commit id
             item += para
             out += item
         return [out]
