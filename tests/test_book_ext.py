@@ -111,3 +111,32 @@ def test_the_page_shows_each_executed_page_and_the_log_names_the_mismatch(tmp_pa
     assert "This build ran on" in html and "CPU core" in html and "10 min" in html   # the reading times add up
     assert "[exec-stats] MISMATCH slow: ran" in r.stdout, r.stdout[-2000:]
     assert "[exec-stats] fair: ran" in r.stdout
+
+
+def test_the_glossary_renders_the_verdict_words_and_the_rules_changelog_from_the_rules(tmp_path):
+    """The glossary's verdict words and changelog are the rules' own DEFINITIONS and CHANGELOG
+    (book/_ext/rules_pages.py), never a retyped copy; the intro names all five words."""
+    from sevec_helpers.book.claims.base import CHANGELOG, DEFINITIONS
+
+    glossary = (ROOT / "book" / "glossary.md").read_text()
+    assert "```{sevec-verdict-words}" in glossary and "```{sevec-rules-changelog}" in glossary
+    intro = (ROOT / "book" / "intro.md").read_text()
+    assert all(f"**{w}**" in intro for w in DEFINITIONS), "the intro names every verdict word"
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "index.md").write_text("# Words\n\n```{sevec-verdict-words}\n```\n\n```{sevec-rules-changelog}\n```\n")
+    (src / "conf.py").write_text(f"import sys\nsys.path.insert(0, {str(ROOT / 'book' / '_ext')!r})\n"
+                                 "extensions = ['myst_parser', 'rules_pages']\n")
+    out = tmp_path / "html"
+    r = subprocess.run([sys.executable, "-m", "sphinx", "-q", "-b", "html", str(src), str(out)],
+                       capture_output=True, text=True, timeout=300,
+                       env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+    assert r.returncode == 0, r.stderr[-2000:]
+    import html
+
+    text = html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", (out / "index.html").read_text())))
+    text = text.replace("\u2019", "'").replace("\u2018", "'").lower()
+    for word, meaning in DEFINITIONS.items():
+        assert word in text and meaning.split(",")[0][:40].lower() in text, word
+    for version, what in CHANGELOG:
+        assert f"rules {version}" in text and what[:30].lower() in text, version
