@@ -117,6 +117,19 @@ def accuracy_table(rows: dict):
                                for net, r in rows.items()])
 
 
+def per_group_table(study: Study, per_class: dict):
+    """Per WordNet group: its classes, and each network's top-1 (among all 1000) over the group's
+    hold-out images (``per_class``: network -> per-class top-1, in the study's class order)."""
+    groups: dict[str, list[int]] = {}
+    for c, t in enumerate(study.truth):
+        groups.setdefault(f"{t['superclass']}: {t['group']}", []).append(c)
+    nets = list(per_class)
+    rows = []
+    for g, cs in sorted(groups.items(), key=lambda kv: -len(kv[1])):
+        rows.append([g, len(cs)] + [float(np.nanmean(np.asarray(per_class[n])[cs])) for n in nets])
+    return viz.markdown_table(["WordNet group", "classes"] + [f"{n} top-1" for n in nets], rows)
+
+
 def masks_table(boxes: dict, masks: dict, area_box: float, area_mask: float):
     """Energy share inside the target's boxes and inside its exact masks, each map, with the
     share of the image each covers (a flat map's score)."""
