@@ -146,3 +146,17 @@ def test_the_wheel_carries_the_notebooks_and_tables_the_runner_needs(tmp_path):
     # the photo testbed's written tables and checksums travel with the code that reads them
     for table in ("stamps.csv", "classes.csv", "concepts.csv", "manifest.json"):
         assert f"sevec_helpers/sources/photo_testbed/{table}" in names, table
+
+
+def test_a_testbed_that_cannot_run_here_is_named_with_its_reason(monkeypatch):
+    from sevec_helpers.book import profiles
+    from sevec_helpers.book.claims import Verdict
+    from sevec_helpers.book.records import Record
+
+    monkeypatch.setattr(profiles, "unavailable_reason", lambda p: "its files were not fetched" if p == "photos" else None)
+    st = profiles.study("world", sizes=TINY)
+    got = runner.judge("03_concept_hierarchy", st, ["photos:efficientnet_lite1"])
+    assert dict(got) == {} and got.skipped == {"photos": "its files were not fetched"}
+    rec = Record("03_concept_hierarchy", "world", verdicts=[Verdict("x", "c", "p", "o", "reproduced", "w")],
+                 network="vgg_mini")
+    assert "*Not judged on real photographs here: its files were not fetched*" in rec.show(got).data

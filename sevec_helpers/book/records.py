@@ -107,6 +107,8 @@ class Record:
                                           across({f"{b}: {n}": v for b, nets in beds.items() for n, v in nets.items()})))
             for bed, nets in beds.items():
                 out.append(viz.network_table(across(nets), title=f"Each claim on each network of {bed}"))
+        for profile, why in (getattr(others, "skipped", None) or {}).items():
+            out.append(viz.Markdown(f"*Not judged on {testbed_of(profile)} here: {why}*"))
         if self.checks:
             out.append(viz.checks_table(self.checks))
         return viz.stack(out) if out else viz.Markdown("This chapter tests none of the paper's claims.")

@@ -257,7 +257,16 @@ def parse_network(entry, default_profile: str) -> tuple[str, str]:
     return default_profile, s
 
 
-def judge(chapter: str, study, networks=None, *, results_dir=None, progress=None) -> dict:
+class Judged(dict):
+    """``{"profile:network": Record}`` of :func:`judge`, with ``skipped``: profile -> why it could
+    not run here (e.g. the photo testbed's files were not fetched)."""
+
+    def __init__(self, *a, **kw):
+        super().__init__(*a, **kw)
+        self.skipped: dict[str, str] = {}
+
+
+def judge(chapter: str, study, networks=None, *, results_dir=None, progress=None) -> Judged:
     """``chapter`` judged headless on other networks (its own cells, see :func:`run_chapter`).
 
     Parameters
@@ -278,22 +287,24 @@ def judge(chapter: str, study, networks=None, *, results_dir=None, progress=None
 
     Returns
     -------
-    dict
-        ``{"profile:network": Record}`` in order.
+    Judged
+        ``{"profile:network": Record}`` in order; ``.skipped`` names each testbed that could
+        not run here, and why.
     """
     from sevec_helpers.book import profiles
     from sevec_helpers.book.records import network_list
 
     entries = profiles.book_networks() if networks is None else network_list(networks)
     own = (study.profile, study.network)
-    out = {}
+    out = Judged()
     for entry in entries:
         prof, net = parse_network(entry, study.profile)
         if (prof, profiles.network_name(net)) == own:
             continue
         if not profiles.available(prof):
+            out.skipped[prof] = profiles.unavailable_reason(prof)
             if progress:
-                progress(f"{chapter} on {prof}:{net}: skipped ({profiles.unavailable_reason(prof)})")
+                progress(f"{chapter} on {prof}:{net}: skipped ({out.skipped[prof]})")
             continue
         t = time.perf_counter()
         sizes = study.sizes_given if prof == study.profile else None
