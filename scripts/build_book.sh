@@ -21,7 +21,9 @@ if [ "${1:-}" = "--small" ]; then
   src=$(mktemp -d)
   trap 'rm -rf "$src"' EXIT
   tar --exclude=./.venv --exclude=./_build --exclude=./.git --exclude='./notebooks/_results' \
-      --exclude='./notebooks/_cache' -cf - . | tar -xf - -C "$src"
+      --exclude='./notebooks/_cache' --exclude=./.cache -cf - . | tar -xf - -C "$src"
+  # the photo testbed's fetched files stay where set-up put them
+  if [ -z "${SEVEC_DATA_DIR:-}" ] && [ -d .cache/sevec-data ]; then export SEVEC_DATA_DIR="$PWD/.cache/sevec-data"; fi
   export SEVEC_SIZES
   SEVEC_SIZES=$(.venv/bin/python -c 'import json, yaml; p = yaml.safe_load(open("params/ci.yaml")); print(json.dumps({**p["sizes"], "photos": p["photos_sizes"]}))')
   rm -rf _build/small

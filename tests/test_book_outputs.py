@@ -73,9 +73,6 @@ def test_the_patterns_fire_on_what_they_are_for():
     assert PATH.search("/work/main/.venv/lib/python3.11/site-packages/captum")
 
 
-@pytest.mark.xfail(strict=True, reason="the live cells of chapters 1, 6 and 7 are tagged remove-output, which "
-                                       "hides the note in the static book: delete that tag (notebook edit), then "
-                                       "remove this mark")
 def test_every_live_cell_says_why_it_shows_no_control(executed):
     from sevec_helpers.book.widgets import STATIC_NOTE
 

@@ -435,6 +435,17 @@ def merged_sizes(sizes: dict | None = None, profile: str = "world") -> dict:
     return {**env_sizes(profile), **(sizes or {})}
 
 
+def _quiet_cache_log() -> None:
+    """A book study keeps the disk cache's "recomputed: code changed" notices out of the pages
+    (they say something about the machine that built them, not about the chapter); a logging
+    level set by the user wins."""
+    import logging
+
+    log = logging.getLogger("sevec_helpers.sevecs.cache")
+    if log.level == logging.NOTSET:
+        log.setLevel(logging.ERROR)
+
+
 def network_name(network) -> str:
     """The name a network is known by: a shipped name as it is, a network file by its stem."""
     s = str(network)
@@ -521,6 +532,7 @@ def study(profile: str = "world", *, network=None, sizes: dict | None = None, de
     """
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; available: {', '.join(PROFILES)}")
+    _quiet_cache_log()
     p = PROFILES[profile]
     why = unavailable_reason(profile)
     if why is not None:

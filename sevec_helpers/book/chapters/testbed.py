@@ -81,3 +81,11 @@ def size_histogram(study: Study, n: int | None = None):
     ax.set_xlim(0, 1)
     fig.tight_layout()
     return fig
+
+
+def unavailable_note() -> viz.Markdown:
+    """What the page says when the photo testbed's files were not fetched where it was built
+    (no path of that machine: the command that fetches them)."""
+    return viz.Markdown("The photo testbed's files were not fetched on the machine that built this page, so its "
+                        "numbers are missing here: `bash scripts/fetch_photos.sh` (or `python -m "
+                        "sevec_helpers.sources.photo_testbed`) fetches them from Debian's archive.")
