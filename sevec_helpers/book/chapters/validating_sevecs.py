@@ -138,7 +138,7 @@ def colour_world_check(acc: Accuracy, acc_gray: Accuracy, coded: Accuracy, coded
     o = {"acc": coded.top1, "acc_gray": coded_gray.top1, "color_precision": float(np.mean(coded_own)),
          "color_precision_main": float(np.mean(own)), "about": about}
     return C.Check("colour_world", "Colour matters as much as the data makes it: the same recipe on a "
-                   "world where colour defines most classes",
+                   "world where colour defines every class",
                    f"gray costs {o['acc'] - o['acc_gray']:.3f} there vs {acc.top1 - acc_gray.top1:.3f} here; colour "
                    f"SeVecs retrieve colour swatches at {o['color_precision']:.2f} there vs "
                    f"{o['color_precision_main']:.2f} here",

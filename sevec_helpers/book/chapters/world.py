@@ -127,8 +127,10 @@ def overview(world: W.ConceptWorld, per_class: int = 1):
 
 def accuracy_line():
     m = metadata()["vgg_mini"]["heldout"]
-    return viz.Markdown(f"`vgg_mini` on {m['per_class']} unseen images per class: top-1 {m['top1']:.1%}, top-5 "
-                        f"{m['top5']:.1%}.")
+    return viz.Markdown(f"`vgg_mini` on {m['per_class']} unseen images per class (of another world seed, when it "
+                        f"was trained): top-1 {m['top1']:.1%}, top-5 {m['top5']:.1%}. The chapters' own hold-out set "
+                        f"(fewer images per class, another draw) gives a slightly different number, which each "
+                        f"chapter prints.")
 
 
 def metadata() -> dict[str, dict]:
