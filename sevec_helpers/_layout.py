@@ -23,6 +23,8 @@ LAYERS = (
                 "(``models``), ConceptWorld (``world``), real-data loaders (``datasets``), the real "
                 "photographs (``photos``), the photo testbed from Debian's packages (``photo_testbed``) and "
                 "training the shipped networks (``train``)"),
+    ("report", "static reports of fitted SeVecs that open offline from the file system: the concept atlas "
+               "(``atlas``) and its HTML pages (``pages``)"),
     ("book", "the book: what a chapter runs on (``profiles``), the verdict rules (``claims``), "
              "figures and tables (``figures``), live widgets (``widgets``), running a chapter's "
              "notebook headless (``runner``), records of results (``records``) and each chapter's "
