@@ -6,6 +6,7 @@
     sevec saliency --model vgg16 --sevecs pool5.pt --image cat.jpg --target "tiger cat" --method guided --semantic --out maps/
     sevec pointing-game --model vgg_mini --sevecs pool5.pt --data scenes/test --method gxi --semantic --out game.json
     sevec world render --out cw --part scenes --n 100
+    sevec atlas --model vgg_mini --sevecs pool5.pt fc1.pt --low-level textures.pt --data holdout/ --out atlas/
 
 Exit codes: 0 done, 1 failure (its message on stderr; ``--debug`` shows the traceback), 2 usage.
 ``--model`` takes a registered name, a torchvision classifier, a ``.pt`` network file, or
@@ -358,6 +359,43 @@ def _pointing_game(a) -> int:
 
 
 # ---------------------------------------------------------------------------------------
+# sevec atlas
+# ---------------------------------------------------------------------------------------
+
+_ATLAS_WORDS = (("overwrite=True", "--overwrite"), ("method=None", "--method none"), ("pass a larger pool=",
+                "pass a larger --pool"), ("n_maps=", "--maps "), ("map_layer ", "--map-layer "))
+
+
+def _atlas(a) -> int:
+    from sevec_helpers.report.atlas import summary, write_atlas
+    from sevec_helpers.sevecs.vectors import SemanticVectors
+
+    out = Path(a.out)
+    if out.is_dir() and any(out.iterdir()) and not a.overwrite:
+        raise CommandError(f"{out} exists; pass --overwrite to replace it")
+    load = lambda files: [SemanticVectors.load(f) for f in files or []]   # noqa: E731
+    sevecs, low = load(a.sevecs), load(a.low_level)
+    model, spec, device = _model(a)
+    concepts = [c.strip() for c in a.concepts.split(",") if c.strip()] if a.concepts else None
+    try:
+        index = write_atlas(model, sevecs, a.data, out, low_level=low or None, concepts=concepts,
+                            random_sets=a.random_sets, pool=a.pool, k=a.k, n_maps=a.maps,
+                            method=None if a.method == "none" else METHOD_IDS[a.method],
+                            map_layer=a.map_layer or None, threshold=a.threshold, title=a.title,
+                            overwrite=a.overwrite, progress=_progress(a), batch_size=a.batch_size,
+                            allow_unguided=a.allow_unguided, check_provenance=not a.ignore_provenance)
+    except (ValueError, FileExistsError, FileNotFoundError) as e:
+        if a.debug:
+            raise
+        msg = str(e)
+        for py, words in _ATLAS_WORDS:
+            msg = msg.replace(py, words)
+        raise CommandError(msg) from None
+    print(f"wrote {index}: {summary(index)}")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------
 # sevec world
 # ---------------------------------------------------------------------------------------
 
@@ -455,6 +493,33 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--batch-size", type=int, default=32)
     g.add_argument("--out", required=True, help="FILE.json or FILE.csv")
     g.set_defaults(run=_pointing_game)
+
+    at = sub.add_parser("atlas", parents=[common, model, maps], help="a static report of what each SeVec means",
+                        description="A concept atlas: for each concept of the SeVecs, its top and bottom hold-out "
+                                    "images with a map of the concept over the top ones, its activation rates, D_c, "
+                                    "nearest concepts, precision and significance, and (for classes) the low-level "
+                                    "concepts in its images; an index to search and sort. Static HTML with JPEGs, "
+                                    "atlas.json and atlas.csv: it opens offline from the file system.")
+    at.add_argument("--sevecs", nargs="+", required=True, help="SeVec files (sevec fit), one per layer or kind")
+    at.add_argument("--low-level", nargs="+", default=None,
+                    help="SeVec files of low-level concepts (textures, materials, colours): pages of their own, and "
+                         "they explain the class concepts' images")
+    at.add_argument("--data", required=True, help="the hold-out images: class folders, or a folder of images")
+    at.add_argument("--out", required=True, help="the report's folder (written whole, or not at all)")
+    at.add_argument("--concepts", default=None, help="only these concepts get pages (comma-separated names)")
+    at.add_argument("--k", type=int, default=6, help="top and bottom images per concept and layer")
+    at.add_argument("--maps", type=int, default=None, help="how many of the top images get a map (default --k)")
+    at.add_argument("--method", choices=[*METHOD_IDS, "none"], default="guided",
+                    help="the maps (semantic, masked at each SeVec's layer); none: no maps")
+    at.add_argument("--map-layer", nargs="+", default=None,
+                    help="draw maps at the first of these layers a concept has (default: at each of its layers)")
+    at.add_argument("--random-sets", type=int, default=None,
+                    help="test each concept's precision@k against this many random concepts of its size")
+    at.add_argument("--pool", default=None, help="the images random concepts are drawn from (default --data)")
+    at.add_argument("--threshold", type=float, default=0.5, help="mask: units with activation rate above this")
+    at.add_argument("--batch-size", type=int, default=64)
+    at.add_argument("--title", default=None)
+    at.set_defaults(run=_atlas)
 
     w = sub.add_parser("world", help="ConceptWorld: write parts of it to disk, print its ground truth")
     wsub = w.add_subparsers(dest="world_command", required=True)
