@@ -240,6 +240,31 @@ def test_concepts_map_layer_and_n_maps(tiny, tmp_path):
     assert "ant" in page and 'href="concepts-ant.html"' not in page
 
 
+def test_random_concepts_drawn_from_a_pool(tiny, tmp_path):
+    """random_sets with pool=: the random concepts are SeVecs of random sets of the pool's images
+    (here the fitting images), as the significance module draws them."""
+    from torchvision.datasets import ImageFolder
+
+    out = A.write_atlas(tiny["model"], tiny["sv"]["fc1"], tiny["hold"], tmp_path / "a", k=3, method=None,
+                        random_sets=5, pool=tiny["fit"], seed=3, progress=False)
+    meta = json.loads((out.parent / "atlas.json").read_text())
+    assert meta["settings"]["pool"] == "given" and meta["settings"]["random_sets"] == 5
+    sv = tiny["sv"]["fc1"]
+    pool = sh.extract_features(tiny["model"], ImageFolder(tiny["fit"], transform=tiny["spec"].transform), "fc1",
+                               progress=False)
+    f, data = _holdout_features(tiny, "fc1")
+    rel = np.array([[data.classes[y] == n for n in sv.names] for y in f.labels.tolist()])
+    res = S.retrieval_significance(sv, S.null_sevecs(pool.values, sv, 5, seed=3), f, rel, k=3, concepts=[0, 1, 2],
+                                   warn=False)
+    got = [c["layers"]["fc1"]["significance"]["p"] for c in meta["concepts"]]
+    assert got == [float(v) for v in res.p]
+    with pytest.raises(ValueError, match=r"fitted on up to 4 images per concept, but the pool of random images "
+                                         r"holds 3: pass a larger pool="):
+        A.write_atlas(tiny["model"], tiny["sv"]["fc1"], tiny["hold"], tmp_path / "b", method=None, random_sets=5,
+                      pool=torch.stack([ImageFolder(tiny["fit"], transform=tiny["spec"].transform)[i][0]
+                                        for i in range(3)]), progress=False)
+
+
 def test_unlabelled_flat_folder_and_tensors(tiny, tmp_path):
     flat = tmp_path / "flat"
     flat.mkdir()

@@ -569,8 +569,7 @@ def write_atlas(model: nn.Module, sevecs, holdout, out_dir: str | os.PathLike, *
         if drawn:
             _draw_maps(model, fams, chosen, records, drawn, data, preds, method, n_maps, threshold, batch_size,
                        allow_unguided, check_provenance, progress, tmp, thumb, pic, thumb_px)
-        needed = sorted({e["image"] for rec in records for L in rec["layers"].values()
-                         for e in L["top"] + L["bottom"] + [{"image": i} for i in L.get("explained_images", [])]})
+        needed = sorted({e["image"] for rec in records for L in rec["layers"].values() for e in L["top"] + L["bottom"]})
         for i in tqdm(needed, disable=not progress, desc="thumbnails"):
             thumb(i)
         images = [{"index": i, "file": f"img/{i:05d}.jpg", "label": label_names[i], "predicted": pred_names[i]}
@@ -669,21 +668,24 @@ def _explained(c: _Concept, f: _Family, r: int, feats: Features, fams: list[_Fam
         for name, vs in counts.items():
             rows.append({"kind": g.kind, "name": name, "images": len(vs), "mean_score": float(np.mean(vs))})
     rows.sort(key=lambda e: (e["kind"], -e["images"], -e["mean_score"]))
-    return {"explained_by": rows, "explained_images": idx[:12], "explained_n": len(idx),
+    return {"explained_by": rows, "explained_images": idx, "explained_n": len(idx),
             "explained_what": "hold-out images of this class" if own else "its top images"}
 
 
 def _significance(fams, feats, pool, model, random_sets, label_names, k, alpha, seed, run, cache) -> dict:
     """(family, row) -> the test of that concept's precision@k against random SeVecs of its size."""
     pool_data = None if pool is None else _holdout_data(pool, model)
+    pools: dict[str, torch.Tensor] = {}
     out = {}
     for fi, f in enumerate(fams):
         rel = np.array([[v == name for name in f.sv.names] for v in label_names], dtype=bool)
         rows = np.flatnonzero(rel.any(0)).tolist()
         if not rows:
             continue
-        pv = feats[f.sv.layer].values if pool_data is None else \
-            extract_features(model, pool_data, f.sv.layer, cache=cache, **run).values
+        if f.sv.layer not in pools:
+            pools[f.sv.layer] = feats[f.sv.layer].values if pool_data is None else \
+                extract_features(model, pool_data, f.sv.layer, cache=cache, **run).values
+        pv = pools[f.sv.layer]
         sizes = S.concept_sizes(f.sv)
         if int(sizes.max()) > len(pv):
             raise ValueError(f"the {f.kind} SeVecs were fitted on up to {int(sizes.max())} images per concept, but the "
@@ -765,7 +767,7 @@ def _write_tables(tmp: Path, meta: dict) -> None:
 def _replace(tmp: Path, out: Path) -> None:
     """Move the finished report into place; an earlier atlas there is removed only after."""
     if out.is_dir() and any(out.iterdir()):
-        old = Path(str(tmp) + ".old")
+        old = tmp.with_name(tmp.name + "_old")   # a temporary's name: cleaned up if this process dies here
         os.replace(out, old)
         try:
             os.replace(tmp, out)

@@ -120,7 +120,7 @@ def _p(v) -> str:
 
 def _head(title: str) -> str:
     return (f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,">'
             f"<title>{_E(title)}</title><style>{CSS}</style></head><body>\n")
 
 
@@ -278,9 +278,11 @@ def index_page(meta: dict, size: tuple[int, int]) -> str:
                f'<a href="atlas.json">atlas.json</a>, <a href="atlas.csv">atlas.csv</a>.</p>')
     out.append('<div class="controls"><input type="search" id="q" placeholder="Search concepts by name or kind" '
                'aria-label="Search concepts" autocomplete="off">')
-    if len(layers) > 1:
+    if len(layers) > 1:   # shown first: the layer most concepts have a SeVec at
+        most = max(range(len(layers)), key=lambda i: (sum(layers[i] in c["layers"] for c in meta["concepts"]), -i))
         out.append('<label>Layer <select id="layer">' + "".join(
-            f'<option value="{i}">{_E(x)}</option>' for i, x in enumerate(layers)) + "</select></label>")
+            f'<option value="{i}"{" selected" if i == most else ""}>{_E(x)}</option>' for i, x in enumerate(layers))
+            + "</select></label>")
     out.append('<span>Sort:</span><button type="button" data-key="name">name</button>'
                '<button type="button" data-key="d">D<sub>c</sub></button>'
                f'<button type="button" data-key="prec">precision@{s["k"]}</button>'
