@@ -2,7 +2,7 @@
 write its markup in a form that Jupyter front ends render as the book does.
 
 For each chapter (notebooks/NN_*.md) and each book page with code (book/testbed.md,
-book/world.md): the "Open in Colab" badge pointing at the chapter's .ipynb on the configured
+book/world.md, book/atlas_world.md, book/atlas_photos.md): the "Open in Colab" badge pointing at the chapter's .ipynb on the configured
 repository and branch, and the Colab install cell with the extras that chapter needs. The
 badge's image is Colab's own (``COLAB_BADGE_URL``), which shows beside a notebook opened alone
 in Colab or JupyterLab; the offline book shows its local copy instead (book/_ext/page_fixes.py
@@ -51,10 +51,10 @@ def repository() -> tuple[str, str, str]:
 
 def launchable() -> list[Path]:
     """The pages a reader can open in Colab or Binder: every chapter, the pages between chapters
-    (``notebooks/08b_*.md``), and the book pages with code."""
+    (``notebooks/08b_*.md``), and the book pages with code (the testbeds, the two atlases)."""
     nb = ROOT / "notebooks"
     return (sorted(nb.glob("[0-9][0-9]_*.md")) + sorted(nb.glob("[0-9][0-9][a-z]_*.md"))
-            + [ROOT / "book" / "testbed.md", ROOT / "book" / "world.md"])
+            + [ROOT / "book" / n for n in ("testbed.md", "world.md", "atlas_world.md", "atlas_photos.md")])
 
 
 def launch_lines(md: Path) -> tuple[str, str]:

@@ -43,7 +43,7 @@ def _code(nb):
     return [(c.cell_type, c.source.strip()) for c in nb.cells]
 
 
-BOOK_PAGES_WITH_CODE = ["book/testbed", "book/world",   # launchable like the chapters
+BOOK_PAGES_WITH_CODE = ["book/testbed", "book/world", "book/atlas_world", "book/atlas_photos",   # launchable
                         "notebooks/08b_your_own_model"]  # run by tests/test_own_model.py
 
 
