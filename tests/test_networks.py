@@ -5,6 +5,7 @@ rows across networks count a missing verdict as not testable and never a disagre
 reproduced, the summary recomputes every verdict on a network file, and the world's
 renderings are shared through the disk cache exactly."""
 
+import copy
 import json
 import shutil
 import subprocess
@@ -120,9 +121,11 @@ def test_a_network_of_another_world_or_a_real_data_profile_is_refused(tmp_path):
     path.with_suffix(".json").write_text(json.dumps(meta))
     with pytest.raises(ValueError, match="mean"):
         st.on_network(path)
-    st.profile = "imagenet"
+    real = copy.copy(st)   # not st itself: profiles.study hands the same Study to later callers
+    real.profile = "imagenet"
     with pytest.raises(ValueError, match="ConceptWorld profile"):
-        st.on_network("vgg_mini_seed1")
+        real.on_network("vgg_mini_seed1")
+    assert st.profile == "world"
 
 
 def _v(id_, verdict):
