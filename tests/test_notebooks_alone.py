@@ -38,6 +38,9 @@ def installed(tmp_path_factory) -> Path:
             shutil.copy2(ROOT / name, src / name)
     shutil.copytree(ROOT / "sevec_helpers", src / "sevec_helpers",
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    (src / "notebooks").mkdir()
+    for md in (ROOT / "notebooks").glob("*.md"):   # setup.py puts the chapters' MyST sources into the wheel
+        shutil.copy2(md, src / "notebooks" / md.name)
     wheels = tmp_path_factory.mktemp("wheel")
     r = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w",
                         str(wheels), str(src)], capture_output=True, text=True, timeout=600)
@@ -48,6 +51,8 @@ def installed(tmp_path_factory) -> Path:
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
     assert (target / "sevec_helpers" / "weights" / "vgg_mini.pt").exists(), "the wheel lacks the shipped weights"
+    assert (target / "sevec_helpers" / "book" / "notebooks" / "01_semantic_vectors.md").exists(), \
+        "the wheel lacks the chapters' sources (the summary runs them to judge a network)"
     return target
 
 
