@@ -39,6 +39,23 @@ def _sv(k=6, d=10, seed=0):
 # ---------------------------------------------------------------------------------------
 # chapter 3
 # ---------------------------------------------------------------------------------------
+def test_hierarchy_heatmap_labels_fit_a_phone_and_hover_names_in_full(monkeypatch):
+    """The photo testbed's longest label ("art/musical instrument/acoustic guitar") left the cells
+    170 px wide at 390 px: the axis labels are cut to TICK_CHARS, the hover keeps the full names."""
+    monkeypatch.setattr(hierarchy.viz, "show_interactive", lambda fig: fig)
+    names = ["acoustic guitar", "cock", "water_bottle"]
+    labels = {"superclass": ["artifact", "animal", "household"], "group": ["musical instrument", "bird", "container"]}
+    fig = hierarchy.relevance_heatmaps(np.eye(3), names, labels)
+    by_order = fig.data[0]
+    assert list(by_order.y) == ["ani/bird/cock", "art/mi./acoustic guitar", "hou/container/water_bottle"]
+    assert all(len(t) <= hierarchy.TICK_CHARS for t in by_order.y)
+    assert by_order.customdata[1][1] == "artifact/musical instrument/acoustic guitar / " \
+                                        "artifact/musical instrument/acoustic guitar"
+    assert "%{customdata}" in by_order.hovertemplate
+    assert list(fig.data[1].y) == sorted(names) and fig.data[1].customdata is None
+    assert hierarchy._tick("a", "b c", "x" * 40) == "a/bc./" + "x" * 19 + "\u2026"
+
+
 
 def test_hierarchy_record_keeps_the_notebooks_verdict_and_says_what_it_cannot_test():
     v = C.hierarchy("superclass", 0.3, 0.002, 0.9, 0.002, -0.05, 0.2)

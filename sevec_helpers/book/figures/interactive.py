@@ -79,12 +79,15 @@ class _HTML:
 
 
 def heatmap_dropdown(matrices: dict[str, tuple[np.ndarray, list[str], list[str]]], title: str = "",
-                     marks: dict[str, np.ndarray] | None = None, best: bool = False):
+                     marks: dict[str, np.ndarray] | None = None, best: bool = False,
+                     hover: dict[str, tuple[list[str], list[str]]] | None = None):
     """Plotly heatmaps, one per key, switched by a menu under the title (client-side).
 
     ``marks`` (key -> boolean matrix of the same shape) outlines those cells with red squares, and
     ``best`` stars each row's largest value (white with a black rim), as the static
-    :func:`sevec_helpers.book.figures.heatmap` does; the menu switches them with their heatmap."""
+    :func:`sevec_helpers.book.figures.heatmap` does; the menu switches them with their heatmap.
+    ``hover`` (key -> row and column names) names the cells on hover where the axis labels are
+    shortened (long labels on the side take the plot's width on a phone)."""
     import plotly.graph_objects as go
 
     fig = go.Figure()
@@ -93,8 +96,12 @@ def heatmap_dropdown(matrices: dict[str, tuple[np.ndarray, list[str], list[str]]
     for i, key in enumerate(keys):
         m, rows, cols = matrices[key]
         m = np.asarray(m)
+        named = None if hover is None else hover.get(key)
         fig.add_trace(go.Heatmap(z=m, x=cols, y=rows, colorscale="Viridis", visible=(i == 0), name=key,
-                                 hovertemplate="%{y} / %{x}: %{z:.3f}<extra></extra>",
+                                 customdata=None if named is None else
+                                 [[f"{a} / {b}" for b in named[1]] for a in named[0]],
+                                 hovertemplate=("%{y} / %{x}" if named is None else "%{customdata}")
+                                 + ": %{z:.3f}<extra></extra>",
                                  # the colour bar lies under the plot, so at phone width the cells keep the
                                  # width a bar at the side would take
                                  colorbar={"orientation": "h", "yref": "container", "y": 0.0, "yanchor": "bottom",
