@@ -139,3 +139,76 @@ def test_a_study_reads_accuracy_back_from_its_cache(tmp_path):
     np.testing.assert_array_equal(first.prob_true, second.prob_true)
     direct = metrics.accuracy(b.model, b.dataset("class_holdout"), len(b.classes))
     assert direct.top1 == first.top1 and np.array_equal(direct.per_class_top5, first.per_class_top5, equal_nan=True)
+
+
+def _same(a, b):
+    """Two EditResults equal to the bit."""
+    for f in ("labels", "predictions", "edit_predictions", "baseline"):
+        np.testing.assert_array_equal(getattr(a, f), getattr(b, f), err_msg=f)
+    assert a.prob.keys() == b.prob.keys()
+    for name in a.prob:
+        np.testing.assert_array_equal(a.prob[name], b.prob[name], err_msg=name)
+        np.testing.assert_array_equal(a.correct[name], b.correct[name], err_msg=name)
+
+
+def test_with_a_cache_the_unedited_pass_is_the_stored_predictions():
+    """With cache=, the probabilities before the edits are predict's stored ones (accuracy's, in
+    the book): one pass per batch instead of two, and every number equal to the bit."""
+    from sevec_helpers.sevecs.cache import DiskCache
+
+    model = Head().eval()
+    ds = torch.utils.data.TensorDataset(*_data())   # a Dataset: the cache fingerprints it
+    plain = edit_study(model, ds, "act", _edits(), batch_size=16, progress=False)
+    cache = DiskCache(None)
+    metrics.accuracy(model, ds, 5, batch_size=16, cache=cache)   # what a chapter computes first
+    calls = []
+    h = model.conv.register_forward_hook(lambda m, i, o: calls.append(o.shape[0]))
+    got = edit_study(model, ds, "act", _edits(), batch_size=16, progress=False, cache=cache)
+    h.remove()
+    assert calls == [16, 16, 5]             # the stacked passes only: no unedited pass
+    _same(got, plain)
+    # the edits given the top-1 of every output (num_classes = the model's outputs): the same
+    _same(edit_study(model, ds, "act", _edits(), batch_size=16, progress=False, cache=cache, num_classes=5),
+          edit_study(model, ds, "act", _edits(), batch_size=16, progress=False, num_classes=5))
+    # the edits given the top-1 among the first 3 outputs: not stored, so the pass is run
+    x, y = ds.tensors
+    ds3 = torch.utils.data.TensorDataset(x, y % 3)
+    metrics.accuracy(model, ds3, 5, batch_size=16, cache=cache)
+    calls.clear()
+    h = model.conv.register_forward_hook(lambda m, i, o: calls.append(o.shape[0]))
+    sub = edit_study(model, ds3, "act", _edits(), batch_size=16, progress=False, cache=cache, num_classes=3)
+    h.remove()
+    assert calls == [16, 16, 16, 16, 5, 5]
+    _same(sub, edit_study(model, ds3, "act", _edits(), batch_size=16, progress=False, num_classes=3))
+
+
+def test_a_cache_without_predictions_computes_them_once_for_both_studies():
+    from sevec_helpers.sevecs.cache import DiskCache
+
+    model = Head().eval()
+    ds = torch.utils.data.TensorDataset(*_data(20))
+    cache = DiskCache(None)
+    a = edit_study(model, ds, "act", _edits(), batch_size=20, progress=False, cache=cache)
+    assert cache.misses == 1
+    b = edit_study(model, ds, "act", _edits(), batch_size=20, progress=False, cache=cache)
+    assert cache.hits == 1 and cache.misses == 1
+    _same(a, b)
+    _same(a, edit_study(model, ds, "act", _edits(), batch_size=20, progress=False))
+
+
+@pytest.mark.slow
+def test_perturbation_study_with_the_books_cache_is_the_same_to_the_bit(tmp_path):
+    """The chapters' Table 1 reads the unedited pass back from accuracy's stored predictions: on the
+    shipped network, by class name through the SeVecs' rows, every number is unchanged."""
+    from sevec_helpers.sevecs.cache import DiskCache
+    from sevec_helpers.sources.world import ConceptWorld, ObjectsDataset
+
+    model, spec = sh.load_model("vgg_mini")
+    data = ObjectsDataset(ConceptWorld(3), "test", 2, spec=spec)
+    sv = sh.fit_sevecs(model, data, "fc1", progress=False, allow_empty=True)
+    cache = DiskCache(tmp_path)
+    sh.accuracy(model, data, len(sv), batch_size=64, cache=cache)
+    a = sh.perturbation_study(model, data, sv, progress=False, cache=cache)
+    b = sh.perturbation_study(model, data, sv, progress=False)
+    _same(a.edits, b.edits)
+    assert a.as_dict() == b.as_dict()

@@ -62,7 +62,7 @@ label c is output c; a function from data labels to the labels the edits get).""
 
 def edit_study(model: nn.Module, data, layer: str, edits: dict[str, Edit], *, batch_size: int = 64,
                progress: bool = True, num_classes: int | None = None, desc: str = "edit study",
-               stacked: bool | None = None, classes: ClassMap | None = None) -> EditResult:
+               stacked: bool | None = None, classes: ClassMap | None = None, cache=None) -> EditResult:
     """Run labelled ``data`` through ``model`` once unedited and once per edit of ``layer``'s
     (flattened) output, where the model lives. Each edit gets (h, labels, predictions);
     with ``num_classes`` the predictions passed to the edits are taken among the first
@@ -77,8 +77,17 @@ def edit_study(model: nn.Module, data, layer: str, edits: dict[str, Edit], *, ba
     to the layer for all edits). A network whose later part mixes in tensors computed
     before the layer (a skip connection around it) cannot take the stacked batch; it is
     then run once per edit, as ``stacked=False`` forces (``stacked=True`` refuses to fall back).
+
+    With ``cache`` (a :class:`~sevec_helpers.sevecs.cache.DiskCache`), the unedited pass is the
+    model's predictions on ``data`` (:func:`~sevec_helpers.evaluation.metrics.predict`, read
+    back where :func:`~sevec_helpers.evaluation.metrics.accuracy` stored them, or computed and
+    stored): the edits then cost one pass, not two. Where those predictions cannot stand for it
+    (unlabelled, other classes than the ones the edits are given, labels naming other outputs),
+    the unedited pass is run as without a cache.
     """
     ref = resolve_layer(model, layer)
+    pre = _unedited(model, data, batch_size, num_classes, cache)
+    seen = 0
     dtype = model_dtype(model)
     labels, preds, preds_k, base = [], [], [], []
     prob = {k: [] for k in edits}
@@ -95,21 +104,34 @@ def edit_study(model: nn.Module, data, layer: str, edits: dict[str, Edit], *, ba
             x = check_images(x, dtype=dtype).to(dev)
             if not base:
                 check_input_scale(model, x)
-            out = call_model(model, x).float()
-            if classes is not None and edit_of is None:
-                out_of, edit_of = classes(out.shape[1])
+            at = slice(seen, seen + len(x))
+            seen += len(x)
+            if pre is not None and classes is not None and edit_of is None:
+                out_of, edit_of = classes(pre.n_outputs)
+            if pre is not None and not _matches(pre, at, y, out_of):
+                pre = None   # these predictions name other outputs than the edits would: run the pass
+            if pre is None:
+                out = call_model(model, x).float()
+                if classes is not None and edit_of is None:
+                    out_of, edit_of = classes(out.shape[1])
+                n_out = out.shape[1] if out.dim() == 2 else -1
+            else:
+                n_out = pre.n_outputs
             y_edit = edit_of(y).to(dev) if edit_of is not None else None
             if out_of is not None:
                 y = out_of[y]
             yd = y.to(dev)
             if y_edit is None:
                 y_edit = yd
-            if out.dim() != 2 or int(y.max()) >= out.shape[1]:
-                raise ValueError(f"labels go up to {int(y.max())} but the model has {out.shape[1]} outputs")
-            p0 = torch.softmax(out, dim=1)
-            pred = out.argmax(1)
-            pred_k = out[:, :num_classes].argmax(1) if num_classes else pred
-            base.append(p0.gather(1, yd[:, None])[:, 0].cpu())
+            if n_out < 0 or int(y.max()) >= n_out:
+                raise ValueError(f"labels go up to {int(y.max())} but the model has {n_out} outputs")
+            if pre is None:
+                pred = out.argmax(1)
+                pred_k = out[:, :num_classes].argmax(1) if num_classes else pred
+                base.append(torch.softmax(out, dim=1).gather(1, yd[:, None])[:, 0].cpu())
+            else:
+                pred = pred_k = pre.top5[at, 0].to(dev)
+                base.append(pre.prob_true[at])
             preds.append(pred.cpu())
             preds_k.append(pred_k.cpu())
             labels.append(y)
@@ -140,6 +162,30 @@ def edit_study(model: nn.Module, data, layer: str, edits: dict[str, Edit], *, ba
                       edit_predictions=torch.cat(preds_k).numpy(), baseline=cat(base),
                       prob={k: cat(v) for k, v in prob.items()},
                       correct={k: torch.cat(v).numpy() for k, v in correct.items()})
+
+
+def _unedited(model, data, batch_size: int, num_classes: int | None, cache):
+    """The model's stored (or computed and stored) predictions on ``data``, where they can stand
+    for edit_study's unedited pass: labelled, and the edits given the top-1 of every output."""
+    if cache is None:
+        return None
+    from sevec_helpers.evaluation.metrics import predict
+
+    pre = predict(model, data, batch_size=batch_size, cache=cache)
+    if pre.labels is None or pre.prob_true is None or pre.n_outputs is None:
+        return None
+    if num_classes is not None and num_classes != pre.n_outputs:
+        return None   # the edits get the top-1 among the first num_classes outputs: not stored
+    return pre
+
+
+def _matches(pre, at: slice, y: torch.Tensor, out_of) -> bool:
+    """Whether the stored predictions' rows ``at`` are these labels' images, scored on the outputs
+    edit_study scores them on (its label -> output map ``out_of``; None: label c is output c)."""
+    if len(pre.labels) < at.stop or not torch.equal(pre.labels[at], y.cpu()):
+        return False
+    want = y.cpu() if out_of is None else out_of[y.cpu()]
+    return torch.equal(pre.true_outputs[at], want)
 
 
 def _out_of_memory(e: BaseException) -> bool:
@@ -296,7 +342,7 @@ def table1_edits(sevecs: SemanticVectors, *, seed: int = 0, threshold: float = 0
 
 def perturbation_study(model: nn.Module, data, sevecs: SemanticVectors, layer: str | None = None, *, seed: int = 0,
                        threshold: float = 0.5, by: str = "rate", scale: float = 1.5, batch_size: int = 64,
-                       progress: bool = True, check_provenance: bool = True) -> PerturbationResult:
+                       progress: bool = True, check_provenance: bool = True, cache=None) -> PerturbationResult:
     """Single neuron vs SeVec (paper Sec. 3.1, Table 1), on held-out labelled images.
 
     At ``layer`` (default: the SeVecs' layer, e.g. post-ReLU fc1) with activations h of an
@@ -331,6 +377,8 @@ def perturbation_study(model: nn.Module, data, sevecs: SemanticVectors, layer: s
         Batch size; show a progress bar.
     check_provenance : bool
         SeVecs of another model are refused; False warns instead.
+    cache : DiskCache, optional
+        The unedited pass is the model's stored predictions on ``data`` (see :func:`edit_study`).
 
     Returns
     -------
@@ -354,7 +402,7 @@ def perturbation_study(model: nn.Module, data, sevecs: SemanticVectors, layer: s
     sevecs.check_model(model, kind="classes", strict=check_provenance)
     res = edit_study(model, data, ref, table1_edits(sevecs, seed=seed, threshold=threshold, by=by, scale=scale),
                      batch_size=batch_size, progress=progress, num_classes=None, desc="perturbation study",
-                     classes=_sevec_classes(model, data, sevecs))
+                     classes=_sevec_classes(model, data, sevecs), cache=cache)
     deltas = {k: res.delta(k) for k in PerturbationResult.KEYS}
     return PerturbationResult(**{k: float(v.mean()) for k, v in deltas.items()}, baseline_prob=float(res.baseline.mean()),
                               n_images=len(res.baseline), deltas=deltas, baseline=res.baseline, edits=res)

@@ -36,12 +36,14 @@ def sem(values) -> float:
 @dataclass
 class Predictions:
     """Per image: the top-5 classes (N, 5), the label (N,) or None, the label's probability (N,)
-    or None, and the model output the label names (N,) (None when label c is output c)."""
+    or None, and the model output the label names (N,) (None when label c is output c); and the
+    model's number of outputs."""
 
     top5: torch.Tensor
     labels: torch.Tensor | None
     prob_true: torch.Tensor | None
     targets: torch.Tensor | None = None
+    n_outputs: int | None = None
 
     @property
     def true_outputs(self) -> torch.Tensor | None:
@@ -74,11 +76,13 @@ def predict(model: nn.Module, data, *, batch_size: int = 128, progress: bool = F
     if cache is not None:
         def compute():
             p = predict(model, data, batch_size=batch_size, progress=progress)
-            return {"top5": p.top5, "labels": p.labels, "prob_true": p.prob_true, "targets": p.targets}
+            return {"top5": p.top5, "labels": p.labels, "prob_true": p.prob_true, "targets": p.targets,
+                    "n_outputs": torch.tensor(p.n_outputs)}
         v = cached_result(cache, "tensors", "predictions", model, data, compute)
-        return Predictions(v["top5"], v["labels"], v["prob_true"], v.get("targets"))
+        n = v.get("n_outputs")
+        return Predictions(v["top5"], v["labels"], v["prob_true"], v.get("targets"), None if n is None else int(n))
     tops, ys, probs, outs = [], [], [], []
-    out_of, resolved = None, False
+    out_of, resolved, n_outputs = None, False, None
     dtype = model_dtype(model)
     with eval_mode(model) as dev, torch.inference_mode():
         for x, y in tqdm(as_loader(data, batch_size), total=n_batches(data, batch_size), disable=not progress,
@@ -87,6 +91,7 @@ def predict(model: nn.Module, data, *, batch_size: int = 128, progress: bool = F
             if not tops:
                 check_input_scale(model, x)
             out = call_model(model, x).float()
+            n_outputs = out.shape[1]
             tops.append(out.topk(min(5, out.shape[1]), dim=1).indices.cpu())
             if y is not None and not isinstance(y, dict):
                 if not resolved:   # which output each label names (by the data's class names)
@@ -101,7 +106,7 @@ def predict(model: nn.Module, data, *, batch_size: int = 128, progress: bool = F
     if not tops:
         raise ValueError("data is empty: nothing to predict")
     return Predictions(torch.cat(tops), torch.cat(ys) if ys else None, torch.cat(probs) if probs else None,
-                       torch.cat(outs) if outs and out_of is not None else None)
+                       torch.cat(outs) if outs and out_of is not None else None, n_outputs)
 
 
 @dataclass
