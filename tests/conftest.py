@@ -48,3 +48,23 @@ def _quiet_captum():
         warnings.filterwarnings("ignore", message=".*required_grads.*")
         warnings.filterwarnings("ignore", message=".*backward hooks on ReLU.*")
         yield
+
+
+# the browser tests' site and Chromium (tests/test_browser.py, tests/test_atlas_browser.py)
+
+@pytest.fixture(scope="module")
+def site():
+    """The small build served on 127.0.0.1 (built first if needed): the site's address."""
+    import smallbook
+
+    with smallbook.serve() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium, headless."""
+    import smallbook
+
+    with smallbook.chromium() as b:
+        yield b

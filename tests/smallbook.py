@@ -13,9 +13,14 @@ book of ``scripts/build_book.sh``, whose HTML is in ``_build/html``); it is used
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import http.server
 import os
+import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -53,3 +58,38 @@ def build_if_needed() -> None:
 _FAILED: dict[str, str] = {}
 """Sources digest -> why their small build failed: a failed build is not retried by every test
 module that reads it (a CI run once spent 31 minutes building a broken book again and again)."""
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@contextlib.contextmanager
+def serve():
+    """The small build (built if needed) served on 127.0.0.1; yields the site's address."""
+    build_if_needed()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(HTML)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+
+
+@contextlib.contextmanager
+def chromium():
+    """Debian's Chromium, headless, through playwright (never a downloaded browser)."""
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    if exe is None:
+        pytest.fail("Chromium is not installed: the browser tests need Debian's package "
+                    "(`apt-get install chromium`, which scripts/run_tests.sh does when it can)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=exe, headless=True, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            yield b
+        finally:
+            b.close()

@@ -11,12 +11,8 @@ buttons and the layer menu reorder the index; the book pages link to their repor
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
 import shutil
-import threading
-from pathlib import Path
 from urllib.parse import urljoin, urlparse
 
 import pytest
@@ -27,35 +23,6 @@ import smallbook  # noqa: E402  (tests/smallbook.py: the shared small build)
 HTML = smallbook.HTML
 PHONE = {"width": 390, "height": 844}
 ATLASES = {"world": "book/atlas_world.html", "photos": "book/atlas_photos.html"}
-
-
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture(scope="module")
-def site():
-    smallbook.build_if_needed()
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(HTML)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    exe = shutil.which("chromium") or shutil.which("chromium-browser")
-    if exe is None:
-        pytest.fail("Chromium is not installed: the browser tests need Debian's package "
-                    "(`apt-get install chromium`, which scripts/run_tests.sh does when it can)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=exe, headless=True, args=["--no-sandbox", "--disable-gpu"])
-        yield b
-        b.close()
 
 
 def _atlases() -> list[str]:

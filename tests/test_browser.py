@@ -14,15 +14,11 @@ and the screenshots and report go to that folder.
 
 from __future__ import annotations
 
-import functools
 import gzip
 import hashlib
-import http.server
 import json
 import re
-import shutil
 import sys
-import threading
 import time
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlparse
@@ -59,40 +55,8 @@ _TEXT = re.compile(r"text/|javascript|json|svg|xml")
 
 
 # ---------------------------------------------------------------------------------------
-# the build, the server, the browser
+# the pages (the site and the browser: tests/conftest.py, over tests/smallbook.py)
 # ---------------------------------------------------------------------------------------
-
-
-_build_if_needed = smallbook.build_if_needed
-
-
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture(scope="module")
-def site():
-    _build_if_needed()
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(HTML)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    exe = shutil.which("chromium") or shutil.which("chromium-browser")
-    if exe is None:
-        pytest.fail("Chromium is not installed: the browser tests need Debian's package "
-                    "(`apt-get install chromium`, which scripts/run_tests.sh does when it can)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=exe, headless=True, args=["--no-sandbox", "--disable-gpu"])
-        yield b
-        b.close()
 
 
 def _pages() -> list[str]:

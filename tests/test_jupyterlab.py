@@ -10,6 +10,7 @@ kernel. Outside requests are blocked, as in the book's browser tests.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -125,22 +126,26 @@ def lab(jupyterlab_site, tmp_path_factory):
         log.close()
 
 
-def test_the_live_controls_answer_in_jupyterlab(lab):
-    base, folder = lab
-    exe = shutil.which("chromium") or shutil.which("chromium-browser")
-    if exe is None:
-        pytest.fail("Chromium is not installed (bash scripts/install_browser.sh)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=exe, headless=True, args=["--no-sandbox", "--disable-gpu"])
-        ctx = browser.new_context(viewport={"width": 1280, "height": 900})
-        ctx.route("**/*", lambda r: r.continue_() if urlparse(r.request.url).hostname == "127.0.0.1"
-                  or r.request.url.startswith("data:") else r.abort())
+@contextlib.contextmanager
+def _lab_page(browser, url: str, ready: str):
+    """``url`` of the running JupyterLab in a 1280 px page (every request that would leave the
+    machine aborted), once ``ready`` shows and the kernel is idle; the page is closed after."""
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    ctx.route("**/*", lambda r: r.continue_() if urlparse(r.request.url).hostname == "127.0.0.1"
+              or r.request.url.startswith("data:") else r.abort())
+    try:
         page = ctx.new_page()
-        page.goto(base + "lab/tree/live.ipynb?reset", wait_until="domcontentloaded")
-        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120000)
+        page.goto(url, wait_until="domcontentloaded")
+        page.wait_for_selector(ready, timeout=120000)
         page.wait_for_function("() => document.body.textContent.includes('Kernel status: Idle')", timeout=120000)
+        yield page
+    finally:
+        ctx.close()
+
+
+def test_the_live_controls_answer_in_jupyterlab(lab, browser):
+    base, folder = lab
+    with _lab_page(browser, base + "lab/tree/live.ipynb?reset", ".jp-Notebook .jp-Cell") as page:
         page.locator(".jp-Notebook:visible .jp-Cell").first.click()
         page.keyboard.press("Escape")
         page.get_by_role("menuitem", name="Run", exact=True).click()
@@ -162,10 +167,9 @@ def test_the_live_controls_answer_in_jupyterlab(lab):
         page.wait_for_function("() => document.body.innerText.includes('kept energy: 0.25')", timeout=30000)
         page.screenshot(path=str(folder.parent / "jupyterlab_live.png"), full_page=True)
         assert outputs.count() >= 2
-        browser.close()
 
 
-def test_a_chapter_reads_right_in_jupyterlab_and_an_untouched_save_changes_nothing(lab):
+def test_a_chapter_reads_right_in_jupyterlab_and_an_untouched_save_changes_nothing(lab, browser):
     """Chapter 3 opened from its .ipynb in JupyterLab (Jupytext pairs it with the .md): no MyST
     syntax shows, each solution is folded under "Solution" until clicked, the admonition has its
     title; saving it untouched leaves the .md byte for byte and the .ipynb but for the kernel's
@@ -175,18 +179,7 @@ def test_a_chapter_reads_right_in_jupyterlab_and_an_untouched_save_changes_nothi
     ipynb = md.with_suffix(".ipynb")
     before_md = md.read_bytes()
     before_nb = json.loads(ipynb.read_text())
-    exe = shutil.which("chromium") or shutil.which("chromium-browser")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=exe, headless=True, args=["--no-sandbox", "--disable-gpu"])
-        ctx = browser.new_context(viewport={"width": 1280, "height": 900})
-        ctx.route("**/*", lambda r: r.continue_() if urlparse(r.request.url).hostname == "127.0.0.1"
-                  or r.request.url.startswith("data:") else r.abort())
-        page = ctx.new_page()
-        page.goto(base + f"lab/tree/notebooks/{ipynb.name}?reset", wait_until="domcontentloaded")
-        page.wait_for_selector(".jp-Notebook .jp-MarkdownOutput", timeout=120000)
-        page.wait_for_function("() => document.body.textContent.includes('Kernel status: Idle')", timeout=120000)
+    with _lab_page(browser, base + f"lab/tree/notebooks/{ipynb.name}?reset", ".jp-Notebook .jp-MarkdownOutput") as page:
         # JupyterLab renders Markdown cells lazily (as they scroll into view): render them all
         page.evaluate("async () => { const nb = document.querySelector('.jp-WindowedPanel-outer, .jp-Notebook');"
                       "for (let y = 0; y < nb.scrollHeight; y += 400) { nb.scrollTop = y; "
@@ -211,7 +204,6 @@ def test_a_chapter_reads_right_in_jupyterlab_and_an_untouched_save_changes_nothi
         page.keyboard.press("Escape")
         page.keyboard.press("Control+s")
         page.wait_for_timeout(3000)
-        browser.close()
     after_nb = json.loads(ipynb.read_text())
     assert "language_info" in after_nb["metadata"], "JupyterLab did not save the notebook (no language_info)"
     after_nb["metadata"].pop("language_info", None)
