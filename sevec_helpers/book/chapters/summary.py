@@ -20,10 +20,12 @@ from sevec_helpers.book import profiles
 from sevec_helpers.book.records import PAPER_CHAPTERS, across, by_testbed, load_records, network_list
 from sevec_helpers.book.runner import parse_network, record_of
 
-COST_S = {"world": {"first": 330.0, "other": 75.0}, "photos": {"first": 150.0, "other": 110.0}}
+COST_S = {"world": {"first": 330.0, "other": 30.0}, "photos": {"first": 150.0, "other": 180.0}}
 """Seconds to run the seven paper chapters headless on one network at the default sizes on a
 2-core CPU with a cold cache (the first network of a testbed also renders its data), from the
-book build's execution times; used only to tell a reader what computing missing records costs."""
+book build's execution times (the cold build of 2026-12-06: a replicate vgg_mini about 25 s, an
+EfficientNet-Lite1 or Lite2 165-200 s, its features at 240-260 px being its own); used only to
+tell a reader what computing missing records costs."""
 
 
 def wanted(networks=None) -> list[tuple[str, str]]:
