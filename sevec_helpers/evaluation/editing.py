@@ -86,7 +86,7 @@ def edit_study(model: nn.Module, data, layer: str, edits: dict[str, Edit], *, ba
     the unedited pass is run as without a cache.
     """
     ref = resolve_layer(model, layer)
-    pre = _unedited(model, data, batch_size, num_classes, cache)
+    pre = _unedited(model, data, batch_size, num_classes, cache, progress)
     seen = 0
     dtype = model_dtype(model)
     labels, preds, preds_k, base = [], [], [], []
@@ -164,14 +164,14 @@ def edit_study(model: nn.Module, data, layer: str, edits: dict[str, Edit], *, ba
                       correct={k: torch.cat(v).numpy() for k, v in correct.items()})
 
 
-def _unedited(model, data, batch_size: int, num_classes: int | None, cache):
+def _unedited(model, data, batch_size: int, num_classes: int | None, cache, progress: bool):
     """The model's stored (or computed and stored) predictions on ``data``, where they can stand
     for edit_study's unedited pass: labelled, and the edits given the top-1 of every output."""
     if cache is None:
         return None
     from sevec_helpers.evaluation.metrics import predict
 
-    pre = predict(model, data, batch_size=batch_size, cache=cache)
+    pre = predict(model, data, batch_size=batch_size, progress=progress, cache=cache)   # a bar when computed
     if pre.labels is None or pre.prob_true is None or pre.n_outputs is None:
         return None
     if num_classes is not None and num_classes != pre.n_outputs:
