@@ -77,10 +77,10 @@ class _Entries(HTMLParser):
 
 @pytest.fixture(scope="module")
 def html_root():
-    import test_browser as B
+    import smallbook
 
-    B._build_if_needed()
-    return B.HTML
+    smallbook.build_if_needed()
+    return smallbook.HTML
 
 
 @pytest.mark.slow
