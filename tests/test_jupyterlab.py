@@ -165,15 +165,21 @@ def _run_all(page) -> None:
 def test_the_live_controls_answer_in_jupyterlab(lab, browser):
     base, folder = lab
     with _lab_page(browser, base + "lab/tree/live.ipynb?reset", ".jp-Notebook .jp-Cell") as page:
-        _run_all(page)
         select = page.locator(".jp-OutputArea select").first
-        try:
-            select.wait_for(timeout=120000)
-        except Exception:
+        for attempt in range(2):
+            # a widget whose first message reaches the page before JupyterLab's widget manager is
+            # ready can stay unrendered; a reader would run the cells again, and so does the test
+            # (once): a picker that never renders still fails
+            _run_all(page)
+            try:
+                select.wait_for(timeout=60000)
+                break
+            except Exception:
+                cells = page.locator(".jp-Notebook:visible .jp-Cell").all_inner_texts()
+        else:
             page.screenshot(path=str(folder.parent / "jupyterlab_live_failed.png"), full_page=True)
-            cells = page.locator(".jp-Notebook:visible .jp-Cell").all_inner_texts()
             log = (folder.parent / "jupyterlab.log").read_text()[-1500:]
-            pytest.fail(f"no dropdown 2 minutes after Run All Cells; the cells show {cells!r}; "
+            pytest.fail(f"no dropdown a minute after each of two Run All Cells; the cells show {cells!r}; "
                         f"JupyterLab's log ends: {log}")
         outputs = page.locator(".jp-OutputArea-output")
         page.wait_for_function("() => document.body.innerText.includes('shown: zebra')", timeout=60000)
